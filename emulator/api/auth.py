@@ -1,0 +1,161 @@
+"""HTTP authentication as the device does it: Basic (RFC 7617) and Digest (RFC 2617 / 7616).
+
+Digest, as real clients need it (research/clients.md section 10.3):
+- the challenge offers qop="auth" only (aiohttp's client would pick auth-int if offered);
+- a nonce may be reused with a strictly increasing nc; a repeated nc is a replay and refused;
+- nonces expire; a correct answer to an expired nonce gets a new challenge with stale=true;
+- algorithm and qop are accepted quoted or unquoted;
+- HA2 is computed from the `uri` of the Authorization header, which must name the requested
+  path; clients that leave the query string out of it (py2n-intercom, 2n-doorman) are accepted.
+Every comparison is constant-time, and a wrong user or password costs the same hashing as a
+right one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from collections import OrderedDict
+from urllib.parse import urlsplit
+
+from emulator.device.clock import Clock
+from emulator.device.security import Account, Security
+from emulator.errors import ApiError, ErrorCode
+
+MAX_NONCES = 4096
+_HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
+_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("((?:[^"\\]|\\.)*)"|[^,\s]*)\s*(?:,|$)')
+# Constant work for unknown users: hash against a password nobody has.
+_NOBODY = Account("", "\x00not a password\x00", frozenset())
+
+
+class Unauthorized(ApiError):
+    """Code 9 (HTTP 401): the reply carries a fresh challenge for the service's method."""
+
+    def __init__(self, scheme: str, stale: bool = False):
+        super().__init__(ErrorCode.AUTH_REQUIRED)
+        self.scheme = scheme
+        self.stale = stale
+
+
+class Authenticator:
+    def __init__(self, clock: Clock, realm: str, algorithm: str, nonce_lifetime: float, rng_bytes):
+        self.clock = clock
+        self.realm = realm
+        self.algorithm = algorithm
+        self.lifetime = nonce_lifetime
+        self._random = rng_bytes  # n -> n random bytes
+        self.opaque = self._random(16).hex()
+        self._nonces: OrderedDict[str, list[float]] = OrderedDict()  # nonce -> [issued, last nc]
+
+    def forget_nonces(self) -> None:
+        """Every nonce issued so far is now unknown (a reboot, or the fault "nonces expire")."""
+        self._nonces.clear()
+
+    # -- challenges ------------------------------------------------------------------------
+
+    def challenges(self, scheme: str, stale: bool = False) -> list[str]:
+        if scheme == "basic":
+            return [f'Basic realm="{self.realm}"']
+        nonce = self._random(16).hex()
+        self._nonces[nonce] = [self.clock.monotonic(), 0]
+        while len(self._nonces) > MAX_NONCES:
+            self._nonces.popitem(last=False)
+        value = (f'Digest realm="{self.realm}", qop="auth", nonce="{nonce}", opaque="{self.opaque}", '
+                 f"algorithm={self.algorithm}")
+        return [value + (", stale=true" if stale else "")]
+
+    # -- verification ----------------------------------------------------------------------
+
+    def authenticate(self, header: str | None, scheme: str, method: str, path: str, security: Security,
+                     address: str) -> Account:
+        """The account a request authenticates as, for a service that requires `scheme`.
+
+        Raises 9 (missing or wrong credentials, blocked address) or 8 (the other scheme).
+        """
+        if not header:
+            raise Unauthorized(scheme)
+        kind, _, rest = header.strip().partition(" ")
+        kind = kind.lower()
+        if kind not in ("basic", "digest"):
+            raise Unauthorized(scheme)
+        if kind != scheme:
+            raise ApiError(ErrorCode.INVALID_AUTH_METHOD)
+        if security.is_blocked(address):
+            raise Unauthorized(scheme)
+        if kind == "basic":
+            account = self._basic(rest, security)
+        else:
+            account = self._digest(rest, method, path, security)
+        if account is None:
+            security.login_failed(address)
+            raise Unauthorized(scheme)
+        security.login_succeeded(address)
+        return account
+
+    def _basic(self, encoded: str, security: Security) -> Account | None:
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        name, sep, password = decoded.partition(":")
+        if not sep:
+            return None
+        account = security.account(name)
+        expected = (account or _NOBODY).password.encode()
+        ok = hmac.compare_digest(password.encode(), expected)
+        return account if ok and account is not None else None
+
+    def _digest(self, text: str, method: str, path: str, security: Security) -> Account | None:
+        fields = parse_params(text)
+        username, nonce, uri, answer = (fields.get(k) for k in ("username", "nonce", "uri", "response"))
+        if not (username and nonce and uri and answer) or fields.get("realm") != self.realm:
+            return None
+        if urlsplit(uri).path != path:
+            return None  # the uri must name the requested path; its query may be left out
+        algorithm = fields.get("algorithm", "MD5").upper()
+        sess = algorithm.endswith("-SESS")
+        if algorithm.removesuffix("-SESS") != self.algorithm:
+            return None  # only the algorithm the challenge offered (and its -sess variant)
+        hash_ = _HASHES[self.algorithm]
+        qop, nc, cnonce = fields.get("qop"), fields.get("nc", ""), fields.get("cnonce", "")
+        if qop not in (None, "auth") or (qop and not (nc and cnonce)):
+            return None
+
+        def h(value: str) -> str:
+            return hash_(value.encode()).hexdigest()
+
+        account = security.account(username)
+        ha1 = h(f"{username}:{self.realm}:{(account or _NOBODY).password}")
+        if sess:
+            ha1 = h(f"{ha1}:{nonce}:{cnonce}")
+        ha2 = h(f"{method}:{uri}")
+        expected = h(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}") if qop else h(f"{ha1}:{nonce}:{ha2}")
+        if not hmac.compare_digest(expected.encode(), answer.lower().encode()) or account is None:
+            return None
+        # The answer is right; now the nonce must be ours, fresh, and the nc must move forward.
+        entry = self._nonces.get(nonce)
+        if entry is None or self.clock.monotonic() - entry[0] > self.lifetime:
+            self._nonces.pop(nonce, None)
+            raise Unauthorized("digest", stale=True)
+        if qop:
+            try:
+                count = int(nc, 16)
+            except ValueError:
+                return None
+            if count <= entry[1]:
+                return None  # a replayed nc
+            entry[1] = count
+        return account
+
+
+def parse_params(text: str) -> dict[str, str]:
+    """`k=v, k="v"` pairs of an Authorization header; quoted or not, escapes undone."""
+    out = {}
+    for match in _PARAM.finditer(text):
+        key, raw, quoted = match.group(1).lower(), match.group(2), match.group(3)
+        out[key] = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else raw
+    return out

@@ -1,0 +1,112 @@
+"""Every /api request goes through here: the device's checks in the device's order, then the
+handler, then the reply. This is the one place errors become the 2N envelope.
+
+Order of the checks (research/device.md 1.3): path (2), method (3), model (1), service enabled
+(4), licence (5), transport (7), authentication method (8), credentials (9, HTTP 401), privilege
+(10), then parameters (11-13) and the function itself (12, 14, 15).
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import hdrs, web
+
+from emulator.api import params as params_
+from emulator.api.auth import Unauthorized
+from emulator.api.call import Call
+from emulator.api.replies import JSON, SUCCESS, Raw, error_response, response, success
+from emulator.api.routes import ROUTES, Route
+from emulator.device.events import ChannelClosed
+from emulator.errors import ApiError, ErrorCode, failed
+
+if TYPE_CHECKING:
+    from emulator.app import Emulator
+
+log = logging.getLogger("emulator.api")
+INTEGRATION = "enhanced-integration"
+
+
+class Dispatcher:
+    def __init__(self, emulator: Emulator):
+        self.emulator = emulator
+        # Transports of the connections that carried API requests: a reboot drops them (and only
+        # them, so the control plane keeps its connections).
+        self.transports: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        emulator = self.emulator
+        device = emulator.device
+        if not device.online:
+            return drop(request)
+        self.transports.add(request.transport)
+        server = "HIP" + device.identity.sw_version
+        try:
+            route = ROUTES.get(request.path)
+            if route is None or device.api_level < route.since:
+                raise ApiError(ErrorCode.INVALID_PATH)
+            account = self._check(route, request)
+            params = await params_.read(request, route.body_limit, route.raw_param)
+            call = Call(emulator, request, params, account, request.secure)
+            result = await route.handler(call) if route.is_async else route.handler(call)
+        except Unauthorized as err:
+            return error_response(err, server, emulator.auth.challenges(err.scheme, err.stale))
+        except ApiError as err:
+            return error_response(err, server)
+        except ChannelClosed:
+            return drop(request)  # the device went down under a waiting pull
+        except Exception:
+            log.exception("unexpected failure in %s %s", request.method, request.path)
+            return error_response(ApiError(ErrorCode.PROCESSING_ERROR), server)
+        return await self._reply(request, result, server)
+
+    def _check(self, route: Route, request: web.Request) -> Any:
+        device = self.emulator.device
+        if request.method not in route.methods:
+            raise ApiError(ErrorCode.INVALID_METHOD)
+        if route.needs == "camera" and device.profile.camera is None or \
+                route.needs == "display" and device.display is None:
+            raise ApiError(ErrorCode.NOT_SUPPORTED)
+        service = device.security.services[route.service]
+        if not service.enabled:
+            raise ApiError(ErrorCode.DISABLED)
+        for licence in route.licences:
+            if licence == INTEGRATION and not device.profile.needs_integration_licence:
+                continue  # no function needs the integration licence from 2.35 on
+            if licence not in device.licences:
+                raise ApiError(ErrorCode.LICENSED)
+        if service.transport == "https" and not request.secure:
+            raise ApiError(ErrorCode.INVALID_CONNECTION)
+        if service.auth == "none" or route.public:
+            account = None
+        else:
+            account = self.emulator.auth.authenticate(
+                request.headers.get(hdrs.AUTHORIZATION), service.auth, request.method, request.raw_path.split("?")[0],
+                device.security, request.remote or "")
+            if route.privilege is not None and route.privilege not in account.privileges:
+                raise ApiError(ErrorCode.INSUFFICIENT_PRIVILEGES)
+        if device.profile.quirks.octet_stream_empty_post and request.method == "POST" and \
+                request.headers.get(hdrs.CONTENT_TYPE) == "application/octet-stream" and not request.body_exists:
+            raise failed("Unsupported Content-Type")  # fw 2.50 does this; off by default
+        return account
+
+    async def _reply(self, request: web.Request, result: Any, server: str) -> web.StreamResponse:
+        if isinstance(result, web.StreamResponse):
+            return result  # a stream the handler wrote itself (MJPEG)
+        if isinstance(result, Raw):
+            reply = response(result.body, result.content_type, server)
+            if result.after is not None:
+                # Send the reply first, then act (a restart drops the connection).
+                await reply.prepare(request)
+                await reply.write_eof()
+                result.after()
+            return reply
+        return response(SUCCESS if result is None else success(result), JSON, server)
+
+
+def drop(request: web.BaseRequest) -> web.StreamResponse:
+    """End the connection without a reply, as a device that is down (or going down) does."""
+    request.protocol.force_close()
+    return web.Response()

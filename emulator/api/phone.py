@@ -1,0 +1,115 @@
+"""Phone/Call service: phone/status, phone/config, call/status, dial, answer, hangup."""
+
+from __future__ import annotations
+
+from emulator.api.call import Call
+from emulator.device import levels
+from emulator.device.calls import HANGUP_REASONS, SipAccount
+from emulator.errors import ApiError, ErrorCode, invalid, missing
+
+MAX_NUMBER = 255
+
+
+def _accounts(call: Call) -> list[SipAccount]:
+    number = call.params.int("account", None, lo=0, hi=99)
+    phone = call.device.phone
+    return list(phone.accounts) if number is None else [phone.account(number)]
+
+
+def status(call: Call) -> dict:
+    current = call.at_least(levels.CURRENT)
+    out = []
+    for acc in _accounts(call):
+        entry = {"account": acc.account, "sipNumber": acc.number, "registered": acc.registered}
+        if acc.registered:
+            entry["registerTime"] = acc.register_time  # only when registered
+        if current:
+            entry.update(accountType="general", enabled=acc.enabled, registrationEnabled=acc.registration_enabled)
+        out.append(entry)
+    return {"accounts": out}
+
+
+_CONFIG_KEYS = {"sipNumber": "number", "domain": "domain", "displayName": "display_name",
+                "enabled": "enabled", "registrationEnabled": "registration_enabled"}
+
+
+def config(call: Call) -> dict | None:
+    """GET: the SIP accounts' settings; PUT a JSON {"accounts": [...]} to change them."""
+    phone = call.device.phone
+    if call.request.method != "PUT":
+        return {"accounts": [
+            {"account": a.account, "accountType": "general", "enabled": a.enabled, "sipNumber": a.number,
+             "displayName": a.display_name, "domain": a.domain, "domainPort": 5060, "proxyAddress": "",
+             "proxyPort": 5060, "registrationEnabled": a.registration_enabled, "registrarAddress": "",
+             "registrarPort": 5060}
+            for a in phone.accounts]}
+    changes = call.json_object("accounts")
+    if not isinstance(changes, list):
+        raise invalid("accounts")
+    updates = []
+    for item in changes:
+        if not isinstance(item, dict) or not isinstance(item.get("account"), int):
+            raise invalid("accounts")
+        account = phone.account(item["account"])
+        fields = {}
+        for key, attr in _CONFIG_KEYS.items():
+            if key in item:
+                value = item[key]
+                if not isinstance(value, type(getattr(account, attr))):
+                    raise invalid(key)
+                fields[attr] = value
+        updates.append((account, fields))
+    for account, fields in updates:  # all checked first: nothing half-applied
+        for attr, value in fields.items():
+            setattr(account, attr, value)
+    call.device.changed()
+    return None
+
+
+def call_status(call: Call) -> dict:
+    phone = call.device.phone
+    number = call.params.int("session", None)
+    sessions = list(phone.sessions.values()) if number is None else [phone.get(number)]
+    calls = call.at_least(levels.CURRENT)
+    out = []
+    for s in sessions:
+        entry = {"session": s.session, "direction": s.direction, "state": s.state}
+        if calls:
+            entry["calls"] = [{"id": s.call, "peer": s.peer, "state": s.state}]
+        out.append(entry)
+    return {"sessions": out}
+
+
+def dial(call: Call) -> dict:
+    params = call.params
+    number = params.get("number")
+    users = params.get("users") if call.at_least(levels.TIME) else None
+    if number is not None and users is not None:
+        raise ApiError(ErrorCode.PARAMETER_COLLISION, "users")
+    if users is not None:
+        peers = []
+        for uuid in filter(None, users.split(",")):
+            user = call.device.directory.users.get(uuid.strip().upper())
+            if user is None or not user.peers:
+                raise invalid("users")
+            peers.append(user.peers[0])
+        if not peers:
+            raise invalid("users")
+        number = peers[0]
+    if number is None:
+        raise missing("number")
+    number = number.strip()
+    if not number or len(number) > MAX_NUMBER or any(ord(c) < 32 for c in number):
+        raise invalid("number")
+    session = call.device.phone.dial(number)
+    return {"session": session.session}
+
+
+def answer(call: Call) -> None:
+    call.device.phone.answer(call.params.int("session", required=True))
+
+
+def hangup(call: Call) -> None:
+    session = call.params.int("session", required=True)
+    reason = call.params.choice("reason", HANGUP_REASONS, "normal")
+    call.device.phone.hangup(session, reason)

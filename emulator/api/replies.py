@@ -1,0 +1,58 @@
+"""Replies on the wire: the 2N JSON envelope and the exact Content-Type strings clients compare.
+
+aiohttp appends `; charset=utf-8` when a response is built with `text=`; real clients (twoen,
+py2n) string-compare the type, so every reply here is built from bytes with the type given.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from aiohttp import web
+
+from emulator.errors import ApiError, ErrorCode
+
+JSON = "application/json"
+XML = "application/xml"
+JPEG = "image/jpeg"
+TEXT = "text/plain"
+PCAP = "application/vnd.tcpdump.pcap"
+
+SUCCESS = b'{"success":true}'
+
+
+@dataclass(slots=True)
+class Raw:
+    """A reply that is not the JSON envelope: XML, text, an image, a file."""
+
+    body: bytes
+    content_type: str
+    after: Callable[[], None] | None = None  # runs once the reply is on the wire (a restart)
+
+
+def dumps(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def success(result: Any = None) -> bytes:
+    if result is None:
+        return SUCCESS
+    return b'{"success":true,"result":' + dumps(result) + b"}"
+
+
+def error_response(error: ApiError, server: str, challenge: list[str] | None = None) -> web.Response:
+    """The one place a 2N error becomes a response: HTTP 200, except code 9 (401 + challenge)."""
+    status = 200
+    headers = {"Server": server, "Content-Type": JSON}
+    response = web.Response(status=status, body=dumps(error.envelope()), headers=headers)
+    if error.code == ErrorCode.AUTH_REQUIRED:
+        response.set_status(401)
+        for value in challenge or ():
+            response.headers.add("WWW-Authenticate", value)
+    return response
+
+
+def response(body: bytes, content_type: str, server: str, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=body, headers={"Server": server, "Content-Type": content_type})

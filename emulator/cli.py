@@ -1,0 +1,117 @@
+"""Command line -> Settings -> a running emulator. Every flag can also come from the environment
+(HELIOS_PORT, HELIOS_PROFILE, HELIOS_AUTH, ...), so a container is configured without a rebuild."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from emulator import __version__
+from emulator.app import Emulator
+from emulator.device import profile as profiles
+from emulator.settings import Settings, parse_user
+
+ENV_PREFIX = "HELIOS_"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(ENV_PREFIX + name, default)
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number (0 = any free port)")
+    return value
+
+
+def _user(text: str):
+    try:
+        return parse_user(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _flag(name: str) -> bool:
+    return (_env(name) or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="helios-emulator",
+        description="Emulate a 2N Helios IP intercom's HTTP API. Every option can also be set with an "
+                    "environment variable HELIOS_<OPTION> (e.g. HELIOS_PORT=80, HELIOS_NO_LICENCE=1; "
+                    "HELIOS_USER takes several accounts separated by spaces).")
+    p.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=_port(_env("PORT", "8080")), help="HTTP port (default 8080; 0 = any)")
+    p.add_argument("--https-port", type=_port, default=_port(_env("HTTPS_PORT", "8443")),
+                   help="HTTPS port (default 8443; 0 = any)")
+    p.add_argument("--no-https", action="store_true", default=_flag("NO_HTTPS"), help="no HTTPS listener")
+    p.add_argument("--profile", default=_env("PROFILE", profiles.DEFAULT_PROFILE),
+                   help=f"model profile: one of {', '.join(profiles.available())}, or a TOML file "
+                        f"(default {profiles.DEFAULT_PROFILE})")
+    p.add_argument("--auth", choices=("none", "basic", "digest"), default=_env("AUTH"),
+                   help="authentication of every service (default: the profile's, Digest)")
+    p.add_argument("--user", dest="users", action="append", type=_user, metavar="NAME:PASSWORD[:PRIV,...]",
+                   default=[_user(u) for u in (_env("USER") or "").split()] or None,
+                   help="an API account (repeatable, up to five); replaces the profile's accounts; "
+                        "no privileges listed = all")
+    p.add_argument("--no-licence", dest="licence", action="store_false", default=not _flag("NO_LICENCE"),
+                   help="the device has no licences (Enhanced Integration, Enhanced Audio)")
+    p.add_argument("--state-dir", type=Path, default=_env("STATE_DIR"),
+                   help="keep the certificate (and configuration) here across restarts")
+    p.add_argument("--tls-cert", type=Path, default=_env("TLS_CERT"), help="your own certificate (PEM)")
+    p.add_argument("--tls-key", type=Path, default=_env("TLS_KEY"), help="its private key (PEM)")
+    p.add_argument("--smtp", default=_env("SMTP"), metavar="HOST:PORT", help="deliver email/send here")
+    p.add_argument("--seed", type=int, default=_env("SEED"), help="seed for ids (reproducible runs)")
+    p.add_argument("--log-level", default=_env("LOG_LEVEL", "info"),
+                   choices=("debug", "info", "warning", "error"))
+    p.add_argument("--version", action="version", version=f"helios-emulator {__version__}")
+    return p
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise SystemExit("helios-emulator: --tls-cert and --tls-key go together")
+    if args.users is not None and len(args.users) > 5:
+        raise SystemExit("helios-emulator: at most five accounts (--user)")
+    return Settings(host=args.host, port=args.port, https_port=None if args.no_https else args.https_port,
+                    profile=args.profile, auth=args.auth, users=args.users, licence=args.licence,
+                    state_dir=args.state_dir, tls_cert=args.tls_cert, tls_key=args.tls_key, smtp=args.smtp,
+                    seed=args.seed)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    settings = settings_from(args)
+    try:
+        emulator = Emulator(settings)
+    except profiles.ProfileError as exc:
+        raise SystemExit(f"helios-emulator: bad profile: {exc}") from None
+    try:
+        asyncio.run(_serve(emulator))
+    except KeyboardInterrupt:
+        pass
+
+
+async def _serve(emulator: Emulator) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await emulator.start()
+    except OSError as exc:
+        raise SystemExit(f"helios-emulator: cannot listen: {exc}") from None
+    try:
+        await stop.wait()
+    finally:
+        await emulator.stop()

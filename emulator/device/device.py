@@ -1,0 +1,382 @@
+"""The simulated intercom: the single source of truth behind the API and the control plane.
+
+Everything that changes goes through a method here (or of a component), and every change emits
+an Event. No aiohttp in this package: a whole door-opening story runs in a unit test without a
+socket, on a virtual clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+from emulator.device import firmware, levels
+from emulator.device.calls import Phone, SipAccount
+from emulator.device.clock import Clock, Timer, Timers
+from emulator.device.directory import Directory, DirectoryUser
+from emulator.device.events import Channels, EventLog
+from emulator.device.io import Port, Ports
+from emulator.device.outputs import Display, Outbox
+from emulator.device.pcap import Capture
+from emulator.device.profile import Identity, Profile
+from emulator.device.security import Account, Security, Service
+from emulator.device.switches import SwitchConfig, Switches
+from emulator.errors import failed, invalid
+
+KEYPAD_KEYS = frozenset("0123456789*#")
+CARD_DIRECTIONS = ("in", "out", "any")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line changes on top of the profile (and a factory reset keeps)."""
+
+    accounts: tuple[Account, ...] | None = None  # --user ... replaces the profile's accounts
+    auth: str | None = None  # --auth sets every service
+    licence: bool = True  # --no-licence removes every licence
+    seed: int | None = None  # subscription ids, boot ids: reproducible when set
+
+
+class Device:
+    def __init__(self, profile: Profile, clock: Clock | None = None, options: Options = Options()):
+        self.profile = profile
+        self.clock = clock or Clock()
+        self.options = options
+        self.rng = random.Random(options.seed)
+        self.timers = Timers(self.clock)
+        self.online = False
+        self.boot_at = self.clock.monotonic()
+        self.boot_uuid = ""
+        self.boots = 0
+        # Called with True when the device comes up and False when it goes down (restart).
+        self.power_listeners: list[Callable[[bool], None]] = []
+        # Incremented on every change of configuration; replies cached from it stay valid till then.
+        self.config_version = 0
+
+        self.time_offset: float | None = None  # None: the device follows NTP (the clock)
+        self.events = EventLog(self.clock, profile.events.history, profile.tz_shift, lambda: self.boot_at,
+                               self.now)
+        self.channels = Channels(self.clock, self.events, profile.events.max_channels,
+                                 profile.events.channel_queue, self.rng)
+        self.ports = Ports(profile.ports, self.events)
+        self.ports.input_watchers.append(self._input_changed)
+        self.capture = Capture(self.clock, profile.identity.mac_address)
+        self.outbox = Outbox()
+        self.licences = profile.licences if options.licence else frozenset()
+        self.uploads: dict[str, firmware.Upload] = {}
+        self.audio_result = profile.timing.audio_test_result
+        self.motion = False
+        self.noise = False
+        self._door_timer: Timer | None = None
+        self._door_alarms: set[str] = set()
+        self._factory_configure()
+
+    # -- configuration ---------------------------------------------------------------------
+
+    def _factory_configure(self) -> None:
+        """The configuration a factory reset returns to: the profile plus the command line."""
+        p = self.profile
+        self.identity: Identity = p.identity
+        self.switches = Switches([SwitchConfig.from_profile(s) for s in p.switches], self.events, self.ports,
+                                 self.timers, originators=self.at_least(levels.CURRENT))
+        self.phone = Phone(self.clock, self.events, self.timers,
+                           [SipAccount.from_profile(i + 1, s) for i, s in enumerate(p.sip_accounts)],
+                           p.calls.ring_delay, p.calls.answer_delay, p.calls.register_delay,
+                           session_events=self.at_least(levels.CURRENT))
+        self.directory = Directory([DirectoryUser.from_profile(u) for u in p.users])
+        accounts = list(self.options.accounts if self.options.accounts is not None else p.accounts)
+        self.security = Security(self.clock, p.services, accounts, p.security.login_attempts,
+                                 p.security.login_block_seconds, self._login_blocked)
+        if self.options.auth is not None:
+            self.security.set_auth(self.options.auth)
+        self.display = None if p.display is None else Display(p.display.name, p.display.width, p.display.height)
+        self.changed()
+
+    def changed(self) -> None:
+        """Configuration changed (name, switches, accounts, ...): cached replies are stale."""
+        self.config_version += 1
+
+    def at_least(self, level: tuple[int, int]) -> bool:
+        return self.api_level >= level
+
+    @property
+    def api_level(self) -> tuple[int, int]:
+        major, minor = self.identity.sw_version.split(".")[:2]
+        return int(major), int(minor)
+
+    def rename(self, name: str) -> None:
+        self.identity = dataclasses.replace(self.identity, device_name=name)
+        self.changed()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def boot(self) -> None:
+        """Power on: empty history, ids from 1, DeviceState startup first, SIP registers."""
+        self.timers.cancel_all()
+        self.events.reset()
+        self.boot_at = self.clock.monotonic()
+        self.boot_uuid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        self.boots += 1
+        self.ports.reset()
+        for switch in self.switches:
+            switch.active = switch.locked = switch.held = False
+        self.motion = self.noise = False
+        self._door_alarms.clear()
+        self.online = True
+        self.events.emit("DeviceState", state="startup")
+        self.phone.boot()
+        self.changed()
+        for listener in list(self.power_listeners):
+            listener(True)
+
+    def power_off(self) -> None:
+        """The device goes down: connections drop, channels and calls are gone."""
+        if not self.online:
+            return
+        self.online = False
+        self.timers.cancel_all()
+        self.channels.close_all()
+        self.phone.sessions.clear()
+        for upload in self.uploads.values():
+            if upload.timer is not None:
+                upload.timer.cancel()
+        self.uploads.clear()
+        for listener in list(self.power_listeners):
+            listener(False)
+
+    def restart(self, offline: float | None = None) -> None:
+        """Restart now: offline for the profile's few seconds, then a fresh boot."""
+        self.power_off()
+        delay = self.profile.timing.restart_seconds if offline is None else offline
+        self.clock.call_later(delay, self.boot)
+
+    def factory_reset(self) -> None:
+        self._factory_configure()
+        self.restart()
+
+    def now(self) -> float:
+        """The device's wall time: the clock's, or the clock's plus what system/time set."""
+        return self.clock.time() + (self.time_offset or 0.0)
+
+    def set_time(self, utc: float | None) -> None:
+        """Set the time by hand, or None to go back to automatic (NTP) time."""
+        self.time_offset = None if utc is None else utc - self.clock.time()
+
+    @property
+    def uptime(self) -> int:
+        return int(self.clock.monotonic() - self.boot_at)
+
+    # -- the physical world ----------------------------------------------------------------
+
+    def press_key(self, key: str) -> None:
+        button = self._key(key)
+        self.events.emit("KeyPressed", key=key)
+        if button is not None:
+            self.call_button(button)
+
+    def release_key(self, key: str) -> None:
+        self._key(key)
+        self.events.emit("KeyReleased", key=key)
+
+    def press(self, key: str) -> None:
+        """A whole key press: down and up."""
+        self.press_key(key)
+        self.release_key(key)
+
+    def _key(self, key: str) -> int | None:
+        """Check a key name; returns the quick-dial button number for %N keys."""
+        if key.startswith("%") and key[1:].isdigit():
+            button = int(key[1:])
+            if 1 <= button <= self.profile.hardware.buttons:
+                return button
+        elif key in KEYPAD_KEYS and self.profile.hardware.keypad:
+            return None
+        raise invalid("key")
+
+    def call_button(self, button: int) -> None:
+        """A quick-dial button calls the peer of the directory user on it, as a real intercom does."""
+        user = self.directory.by_button(button)
+        if user is None or not user.peers:
+            return
+        peer = user.peers[0]
+        if any(s.peer == peer and s.direction == "outgoing" for s in self.phone.sessions.values()):
+            return  # already calling them
+        self.phone.dial(peer)
+
+    def enter_code(self, code: str) -> bool:
+        if not self.profile.hardware.keypad:
+            raise failed("the device has no keypad")
+        if not (2 <= len(code) <= 16 and code.isdigit()):
+            raise invalid("code")
+        switch = self.switches.by_code(code)
+        user = None if switch is not None else self.directory.by_code(code)
+        valid = switch is not None or user is not None
+        self.events.emit("CodeEntered", code=code, valid=valid)
+        if switch is not None:
+            switch.on("auth")
+        elif user is not None:
+            self._authenticated(user)
+        return valid
+
+    def swipe_card(self, uid: str, direction: str = "any", reader: str | None = None) -> bool:
+        if not self.profile.hardware.card_reader:
+            raise failed("the device has no card reader")
+        uid = uid.upper()
+        if not (6 <= len(uid) <= 16 and all(c in "0123456789ABCDEF" for c in uid)):
+            raise invalid("uid")
+        if direction not in CARD_DIRECTIONS:
+            raise invalid("direction")
+        user = self.directory.by_card(uid)
+        self.events.emit("CardEntered", direction=direction, reader=reader or self.profile.hardware.card_reader,
+                         uid=uid, valid=user is not None)
+        if user is not None:
+            self._authenticated(user)
+        return user is not None
+
+    def _authenticated(self, user: DirectoryUser) -> None:
+        if self.at_least(levels.CURRENT):
+            self.events.emit("UserAuthenticated", ap=0, session=0, name=user.name, uuid=user.uuid)
+        self.switches.get(user.switch).on("auth")
+
+    def set_input(self, port: str, state: bool) -> None:
+        self.ports.set_input(port, state)
+
+    def door(self, open_: bool) -> None:
+        """The door (its contact on the profile's door input) opens or closes."""
+        if not self.profile.door.input:
+            raise failed("the device has no door contact")
+        self.ports.set_input(self.profile.door.input, open_)
+
+    def set_motion(self, active: bool) -> None:
+        if self.profile.camera is None:
+            raise failed("the device has no camera")
+        if self.motion != active:
+            self.motion = active
+            params = {"state": "in" if active else "out"}
+            if self.at_least(levels.MOTION_ID):
+                params["ID"] = 1
+            self.events.emit("MotionDetected", **params)
+
+    def set_noise(self, active: bool) -> None:
+        if not self.profile.hardware.microphone:
+            raise failed("the device has no microphone")
+        if self.noise != active:
+            self.noise = active
+            self.events.emit("NoiseDetected", state="in" if active else "out")
+
+    def tamper(self, active: bool) -> None:
+        if not self.profile.hardware.tamper:
+            raise failed("the device has no tamper switch")
+        if "tamper" in self.ports:
+            self.ports.set_input("tamper", active)  # _input_changed emits the event
+        else:
+            self.events.emit("TamperSwitchActivated", state="in" if active else "out")
+
+    def _input_changed(self, port: Port) -> None:
+        if port.name == "tamper" and self.profile.hardware.tamper:
+            self.events.emit("TamperSwitchActivated", state="in" if port.state else "out")
+        if port.name == self.profile.door.input:
+            self._door_changed(port.state)
+
+    def _door_changed(self, is_open: bool) -> None:
+        if self.at_least(levels.CURRENT):
+            self.events.emit("DoorStateChanged", state="opened" if is_open else "closed")
+        if is_open:
+            if not self.switches.get(self.profile.door.switch).active:
+                self._door_alarm("UnauthorizedDoorOpen", True)
+            self._door_timer = self.timers.later(self.profile.door.open_too_long, self._door_alarm,
+                                                 "DoorOpenTooLong", True)
+        else:
+            if self._door_timer is not None:
+                self._door_timer.cancel()
+                self._door_timer = None
+            for alarm in ("UnauthorizedDoorOpen", "DoorOpenTooLong"):
+                self._door_alarm(alarm, False)
+
+    def _door_alarm(self, name: str, active: bool) -> None:
+        if active == (name in self._door_alarms):
+            return
+        if active:
+            self._door_alarms.add(name)
+        else:
+            self._door_alarms.discard(name)
+        self.events.emit(name, state="in" if active else "out")
+
+    def _login_blocked(self, address: str) -> None:
+        self.events.emit("LoginBlocked", address=address)
+
+    # -- functions of the API --------------------------------------------------------------
+
+    def audio_test(self) -> None:
+        """Start the audio loop test; AudioLoopTest reports the result a few seconds later."""
+        self.timers.later(self.profile.timing.audio_test_seconds,
+                          lambda: self.events.emit("AudioLoopTest", result=self.audio_result))
+
+    def upload_firmware(self, blob: bytes, param: str = "blob-fw") -> firmware.Upload:
+        file_id = f"{self.rng.getrandbits(32):08x}"
+        upload = firmware.parse(blob, self.identity.hw_version, self.identity.sw_version, file_id, param)
+        for old in self.uploads.values():  # one pending image at a time
+            if old.timer is not None:
+                old.timer.cancel()
+        self.uploads = {file_id: upload}
+        upload.timer = self.timers.later(self.profile.timing.firmware_reject_after, self.reject_firmware, file_id)
+        return upload
+
+    def check_firmware(self, file_id: str | None = None) -> firmware.Upload:
+        """The pending image (the one named, or the only one); 14 when there is none."""
+        key = next(iter(self.uploads), None) if file_id is None else file_id.lower()
+        upload = self.uploads.get(key) if key is not None else None
+        if upload is None:
+            raise failed("new firmware not found")
+        return upload
+
+    def _take_upload(self, file_id: str | None) -> firmware.Upload:
+        upload = self.check_firmware(file_id)
+        del self.uploads[upload.file_id]
+        if upload.timer is not None:
+            upload.timer.cancel()
+        return upload
+
+    def apply_firmware(self, file_id: str | None = None) -> None:
+        """Install the uploaded image and restart into it."""
+        upload = self._take_upload(file_id)
+        package = upload.version if self.identity.firmware_package else ""
+        self.identity = dataclasses.replace(self.identity, sw_version=upload.version, firmware_package=package)
+        self.changed()
+        self.restart()
+
+    def reject_firmware(self, file_id: str | None = None) -> None:
+        self._take_upload(file_id)
+
+    def event_types(self) -> list[str]:
+        """The events this device can raise (log/caps), in the manual's order."""
+        p = self.profile
+        hw = p.hardware
+        door = bool(p.door.input)
+        current = self.at_least(levels.CURRENT)
+        candidates = [
+            ("DeviceState", True),
+            ("AudioLoopTest", "enhanced-audio" in self.licences),
+            ("MotionDetected", p.camera is not None),
+            ("NoiseDetected", hw.microphone),
+            ("KeyPressed", True),
+            ("KeyReleased", True),
+            ("CodeEntered", hw.keypad),
+            ("CardEntered", bool(hw.card_reader)),
+            ("InputChanged", True),
+            ("OutputChanged", True),
+            ("SwitchStateChanged", True),
+            ("CallStateChanged", True),
+            ("RegistrationStateChanged", True),
+            ("TamperSwitchActivated", hw.tamper),
+            ("UnauthorizedDoorOpen", door),
+            ("DoorOpenTooLong", door),
+            ("LoginBlocked", True),
+            ("CallSessionStateChanged", current),
+            ("DoorStateChanged", current and door),
+            ("UserAuthenticated", current and (hw.keypad or bool(hw.card_reader))),
+        ]
+        return [name for name, present in candidates if present]

@@ -1,0 +1,263 @@
+"""The event log: a bounded history ring, listeners, and the subscription channels.
+
+Every change of the device goes through the model, which emits an Event here. The log keeps the
+last N events (empty after each boot, ids from 1) and hands each new event to its listeners:
+the subscription channels of /api/log/*, the journal, anything else that wants to watch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from emulator.device.clock import Clock, Timer
+from emulator.errors import ApiError, ErrorCode, invalid
+
+MAX_EVENTS_PER_PULL = 128
+MAX_DURATION = 3600
+DEFAULT_DURATION = 90
+
+# Event type -> the privilege a channel's account needs to receive it (manual 5.24; newer
+# firmware's table for the newer events). Types not listed need no privilege.
+EVENT_PRIVILEGE = {
+    "KeyPressed": "keypad",
+    "KeyReleased": "keypad",
+    "CodeEntered": "keypad",
+    "CardEntered": "uid",
+    "UserAuthenticated": "uid",
+    "InputChanged": "io-monitoring",
+    "OutputChanged": "io-monitoring",
+    "SwitchStateChanged": "io-monitoring",
+    "CallStateChanged": "call-monitoring",
+    "CallSessionStateChanged": "call-monitoring",
+    "RegistrationStateChanged": "call-monitoring",
+}
+
+
+@dataclass(slots=True)
+class Event:
+    id: int
+    tz_shift: int
+    utc_time: int
+    up_time: int
+    name: str
+    params: dict[str, Any]
+    at: float  # clock.monotonic() when it happened; for include=-t
+    json: bytes = field(repr=False, default=b"")  # rendered once, shared by every channel
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "tzShift": self.tz_shift, "utcTime": self.utc_time, "upTime": self.up_time,
+                "event": self.name, "params": self.params}
+
+
+Listener = Callable[[Event], None]
+
+
+class EventLog:
+    """The device's event history (a ring) and the fan-out to listeners."""
+
+    def __init__(self, clock: Clock, capacity: int, tz_shift: int, boot_time: Callable[[], float],
+                 wall_time: Callable[[], float]):
+        self.clock = clock
+        self.tz_shift = tz_shift
+        self._boot_time = boot_time
+        self._wall_time = wall_time  # the device's own time (it may have been set by hand)
+        self.history: deque[Event] = deque(maxlen=capacity)
+        self.next_id = 1
+        self.listeners: list[Listener] = []
+
+    def reset(self) -> None:
+        """A boot: the history is empty again and ids restart from 1."""
+        self.history.clear()
+        self.next_id = 1
+
+    def emit(self, name: str, **params: Any) -> Event:
+        now = self.clock.monotonic()
+        event = Event(id=self.next_id, tz_shift=self.tz_shift, utc_time=int(self._wall_time()),
+                      up_time=int(now - self._boot_time()), name=name, params=params, at=now)
+        event.json = json.dumps(event.to_dict(), separators=(",", ":")).encode()
+        self.next_id = (self.next_id + 1) & 0xFFFFFFFF or 1
+        self.history.append(event)
+        for listener in list(self.listeners):
+            listener(event)
+        return event
+
+    def since(self, seconds: float) -> list[Event]:
+        cutoff = self.clock.monotonic() - seconds
+        return [e for e in self.history if e.at >= cutoff]
+
+
+class ChannelClosed(Exception):
+    """The channel went away under a waiting pull because the device is going down."""
+
+
+class Channel:
+    __slots__ = ("id", "filter", "privileges", "duration", "queue", "dropped", "expires_at", "_waiter",
+                 "_timer", "_channels")
+
+    def __init__(self, channels: Channels, channel_id: int, filter_: frozenset[str] | None,
+                 privileges: frozenset[str] | None, duration: int, queue_size: int):
+        self._channels = channels
+        self.id = channel_id
+        self.filter = filter_
+        self.privileges = privileges
+        self.duration = duration
+        self.queue: deque[Event] = deque(maxlen=queue_size)
+        self.dropped = 0  # events lost because the queue was full (the oldest go first)
+        self.expires_at = 0.0
+        self._waiter: asyncio.Future[None] | None = None
+        self._timer: Timer | None = None
+
+    def wants(self, event: Event) -> bool:
+        if self.filter is not None and event.name not in self.filter:
+            return False
+        if self.privileges is not None:
+            needed = EVENT_PRIVILEGE.get(event.name)
+            if needed is not None and needed not in self.privileges:
+                return False
+        return True
+
+    def put(self, event: Event) -> None:
+        if len(self.queue) == self.queue.maxlen:
+            self.dropped += 1
+        self.queue.append(event)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def take(self) -> list[Event]:
+        count = min(len(self.queue), MAX_EVENTS_PER_PULL)
+        return [self.queue.popleft() for _ in range(count)]
+
+    @property
+    def waiting(self) -> bool:
+        return self._waiter is not None
+
+
+class Channels:
+    """Subscription channels of /api/log/subscribe, pull and unsubscribe."""
+
+    def __init__(self, clock: Clock, log: EventLog, max_channels: int, queue_size: int,
+                 rng: random.Random):
+        self.clock = clock
+        self.log = log
+        self.max_channels = max_channels
+        self.queue_size = queue_size
+        self.rng = rng
+        self._channels: dict[int, Channel] = {}
+        log.listeners.append(self._deliver)
+
+    def __len__(self) -> int:
+        return len(self._channels)
+
+    def __iter__(self):
+        return iter(list(self._channels.values()))
+
+    def subscribe(self, include: str = "new", filter_: Iterable[str] | None = None,
+                  duration: int = DEFAULT_DURATION, privileges: frozenset[str] | None = None) -> Channel:
+        """Open a channel. `include` is "new", "all" or "-<seconds>"; bad values are the caller's 12."""
+        if len(self._channels) >= self.max_channels:
+            raise ApiError(ErrorCode.PROCESSING_ERROR, description="too many subscriptions")
+        backlog = self._backlog(include)
+        channel_id = self._new_id()
+        names = None if filter_ is None else frozenset(filter_)
+        channel = Channel(self, channel_id, names, privileges, min(max(duration, 1), MAX_DURATION),
+                          self.queue_size)
+        for event in backlog:
+            if channel.wants(event):
+                channel.put(event)
+        self._channels[channel_id] = channel
+        self._touch(channel)
+        return channel
+
+    def _backlog(self, include: str) -> list[Event]:
+        if include == "new":
+            return []
+        if include == "all":
+            return list(self.log.history)
+        if include.startswith("-") and include[1:].isdigit():
+            return self.log.since(int(include[1:]))
+        raise invalid("include")
+
+    def _new_id(self) -> int:
+        while True:
+            channel_id = self.rng.randrange(1, 2**32)
+            if channel_id not in self._channels:
+                return channel_id
+
+    def get(self, channel_id: int) -> Channel:
+        channel = self._channels.get(channel_id)
+        if channel is None:
+            raise invalid("id")
+        return channel
+
+    def unsubscribe(self, channel_id: int) -> None:
+        channel = self.get(channel_id)
+        self._close(channel)
+
+    async def pull(self, channel_id: int, timeout: float) -> list[Event]:
+        channel = self.get(channel_id)
+        if not channel.queue and timeout > 0 and not channel.waiting:
+            loop = asyncio.get_running_loop()
+            waiter = channel._waiter = loop.create_future()
+            timer = self.clock.call_later(timeout, _wake, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                channel._waiter = None
+        events = channel.take()
+        if channel.id in self._channels:
+            self._touch(channel)
+        return events
+
+    def close_all(self) -> None:
+        """The device goes down: every channel is gone and every waiting pull ends."""
+        for channel in list(self._channels.values()):
+            self._close(channel, ChannelClosed())
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _deliver(self, event: Event) -> None:
+        for channel in self._channels.values():
+            if channel.wants(event):
+                channel.put(event)
+
+    def _touch(self, channel: Channel) -> None:
+        """Every pull extends the channel's life by its duration."""
+        channel.expires_at = self.clock.monotonic() + channel.duration
+        if channel._timer is None:
+            channel._timer = self.clock.call_later(channel.duration, self._check_expiry, channel)
+
+    def _check_expiry(self, channel: Channel) -> None:
+        channel._timer = None
+        if channel.id not in self._channels:
+            return
+        remaining = channel.expires_at - self.clock.monotonic()
+        if channel.waiting or remaining > 0:
+            # A waiting pull keeps the channel alive; check again when it could next expire.
+            channel._timer = self.clock.call_later(max(remaining, channel.duration if channel.waiting else 0),
+                                                   self._check_expiry, channel)
+            return
+        self._close(channel)
+
+    def _close(self, channel: Channel, error: BaseException | None = None) -> None:
+        self._channels.pop(channel.id, None)
+        if channel._timer is not None:
+            channel._timer.cancel()
+            channel._timer = None
+        waiter = channel._waiter
+        if waiter is not None and not waiter.done():
+            if error is None:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(error)
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

@@ -1,0 +1,622 @@
+"""Model profiles: one TOML file per model and firmware generation.
+
+A profile says what the hardware is (switches, ports, camera, display, keypad, card reader),
+who the device is (identity strings), which firmware it runs (so which API functions and reply
+fields exist), its licences, its security settings and its factory configuration. Code asks a
+profile about capabilities (`profile.camera is not None`, `profile.api_level >= (2, 36)`); it
+never asks for a model name.
+
+A profile may `extends = "other"`: tables merge key by key, arrays replace. Every key is
+checked at load; a bad file fails with its path, the key and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulator.device.security import Account, Service, parse_privileges
+from emulator.resources import data_dir
+
+PROFILE_DIR = data_dir("profiles")
+DEFAULT_PROFILE = "verso"
+
+# Firmware from which no function needs the Enhanced Integration licence (manual overview, 2.35).
+LICENCE_FREE_FROM = (2, 35)
+
+SERVICES = ("system", "switch", "io", "phone", "camera", "display", "logging", "audio", "email")
+AUTH_METHODS = ("none", "basic", "digest")
+TRANSPORTS = ("http", "https")
+LICENCES = ("enhanced-integration", "enhanced-audio")
+SWITCH_MODES = ("monostable", "bistable")
+SWITCH_TYPES = ("normal", "security", "inverted")
+PORT_TYPES = ("input", "output")
+DIGEST_ALGORITHMS = ("MD5", "SHA-256")
+
+
+class ProfileError(Exception):
+    """A profile file that cannot be used, with where and why."""
+
+    def __init__(self, file: str, key: str, reason: str):
+        super().__init__(f"{file}: {key}: {reason}")
+        self.file = file
+        self.key = key
+        self.reason = reason
+
+
+# ----------------------------------------------------------------------------- the data
+
+
+@dataclass(frozen=True)
+class Identity:
+    variant: str
+    serial_number: str
+    hw_version: str
+    sw_version: str
+    build_type: str
+    device_name: str
+    bootloader_version: str
+    mac_address: str
+    dev_type: str
+    variant_id: int
+    customer_id: int
+    firmware_package: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    width: int
+    height: int
+
+    def __str__(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+@dataclass(frozen=True)
+class Camera:
+    sources: tuple[str, ...]
+    default_source: str
+    resolutions: tuple[Resolution, ...]
+    lenient_resolution: bool
+    still: str  # image behind the test card: a file in assets/ or a path; "" for none
+
+
+@dataclass(frozen=True)
+class Display:
+    name: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Hardware:
+    keypad: bool
+    card_reader: str  # reader name in CardEntered ("internal", "external", "ext7"), "" = none
+    tamper: bool
+    microphone: bool
+    buttons: int  # quick-dial buttons %1..%N
+
+
+@dataclass(frozen=True)
+class SwitchSettings:
+    enabled: bool
+    mode: str
+    duration: int
+    type: str
+    output: str  # the port the switch drives, "" for none
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PortSettings:
+    port: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Door:
+    input: str  # door-contact input; "" = no door monitoring
+    switch: int  # the lock switch
+    open_too_long: float
+
+
+@dataclass(frozen=True)
+class SipAccountSettings:
+    number: str
+    domain: str
+    display_name: str
+    enabled: bool
+    registration_enabled: bool
+
+
+@dataclass(frozen=True)
+class Calls:
+    ring_delay: float  # connecting -> ringing
+    answer_delay: float  # ringing -> connected when the peer answers by itself; 0 = never
+    register_delay: float  # SIP registration after boot
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    uuid: str
+    peers: tuple[str, ...]
+    buttons: tuple[int, ...]
+    cards: tuple[str, ...]
+    codes: tuple[str, ...]
+    switch: int
+
+
+@dataclass(frozen=True)
+class Security:
+    realm: str
+    digest_algorithm: str
+    nonce_lifetime: float
+    login_attempts: int
+    login_block_seconds: float
+
+
+@dataclass(frozen=True)
+class Events:
+    history: int
+    max_channels: int
+    channel_queue: int
+
+
+@dataclass(frozen=True)
+class Timing:
+    restart_seconds: float  # offline time of a restart
+    audio_test_seconds: float
+    audio_test_result: str
+    config_apply_delay: float
+    firmware_reject_after: float
+
+
+@dataclass(frozen=True)
+class Quirks:
+    octet_stream_empty_post: bool  # fw 2.50: POST with an empty octet-stream body -> 14
+
+
+@dataclass(frozen=True)
+class Email:
+    smtp: str  # "host:port" or ""
+    sender: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    path: str
+    description: str
+    identity: Identity
+    tz_shift: int
+    camera: Camera | None
+    display: Display | None
+    hardware: Hardware
+    switches: tuple[SwitchSettings, ...]
+    ports: tuple[PortSettings, ...]
+    door: Door
+    sip_accounts: tuple[SipAccountSettings, ...]
+    calls: Calls
+    users: tuple[User, ...]
+    licences: frozenset[str]
+    services: dict[str, Service]
+    accounts: tuple[Account, ...]
+    security: Security
+    events: Events
+    timing: Timing
+    quirks: Quirks
+    email: Email
+    api_level: tuple[int, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "api_level", version_tuple(self.identity.sw_version)[:2])
+
+    @property
+    def needs_integration_licence(self) -> bool:
+        return self.api_level < LICENCE_FREE_FROM
+
+    def resolution(self, width: int, height: int) -> Resolution | None:
+        if self.camera is None:
+            return None
+        wanted = Resolution(width, height)
+        return wanted if wanted in self.camera.resolutions else None
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.toml"))
+
+
+def load(name_or_path: str = DEFAULT_PROFILE) -> Profile:
+    """Load a shipped profile by name ("verso") or any profile file by path."""
+    path = _locate(name_or_path)
+    data = _read_with_parents(path, seen=())
+    return _Reader(data, str(path)).profile(path)
+
+
+def _locate(name_or_path: str) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or "/" in name_or_path or candidate.exists():
+        if not candidate.is_file():
+            raise ProfileError(name_or_path, "-", "no such profile file")
+        return candidate.resolve()
+    shipped = PROFILE_DIR / f"{name_or_path}.toml"
+    if not shipped.is_file():
+        raise ProfileError(name_or_path, "-", f"unknown profile; shipped profiles: {', '.join(available())}")
+    return shipped
+
+
+def _read_with_parents(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    if path in seen:
+        raise ProfileError(str(path), "extends", "profiles extend each other in a circle")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(str(path), "-", f"cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(str(path), "-", f"not valid TOML: {exc}") from None
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ProfileError(str(path), "extends", "must be a profile name or path")
+    parent_path = path.parent / parent if parent.endswith(".toml") else _locate(parent)
+    base = _read_with_parents(parent_path, seen + (path,))
+    base.pop("name", None)
+    base.pop("description", None)
+    return _merge(base, data)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+_MISSING = object()
+_SERIAL = re.compile(r"^\d{2}-\d{4}-\d{4}$")
+_SW_VERSION = re.compile(r"^\d+\.\d+\.\d+\.\d+\.\d+$")
+_MAC = re.compile(r"^([0-9A-F]{2}-){5}[0-9A-F]{2}$")
+_RESOLUTION = re.compile(r"^(\d{2,4})x(\d{2,4})$")
+_HEX_UID = re.compile(r"^[0-9A-F]{6,16}$")
+_CODE = re.compile(r"^\d{2,16}$")
+
+
+class _Table:
+    """Typed access to one TOML table; every key read is remembered, unknown keys are errors."""
+
+    def __init__(self, data: dict[str, Any], file: str, prefix: str):
+        self.data = data
+        self.file = file
+        self.prefix = prefix
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def fail(self, name: str, reason: str) -> ProfileError:
+        return ProfileError(self.file, self.key(name), reason)
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
+        self.used.add(name)
+        if name not in self.data:
+            if default is _MISSING:
+                raise self.fail(name, "missing")
+            return default
+        value = self.data[name]
+        # bool is an int in Python; a profile saying `duration = true` is still wrong.
+        if isinstance(value, bool) and kind in (int, float, (int, float)):
+            raise self.fail(name, f"expected {_kind_name(kind)}, got a boolean")
+        if not isinstance(value, kind):
+            raise self.fail(name, f"expected {_kind_name(kind)}, got {type(value).__name__}")
+        return value
+
+    def str(self, name: str, default: Any = _MISSING, *, pattern: re.Pattern[str] | None = None,
+            choices: tuple[str, ...] | None = None) -> str:
+        value = self.get(name, str, default)
+        if choices is not None and value not in choices:
+            raise self.fail(name, f"{value!r} is not one of {', '.join(choices)}")
+        if pattern is not None and not pattern.match(value):
+            raise self.fail(name, f"{value!r} does not match {pattern.pattern}")
+        return value
+
+    def bool(self, name: str, default: Any = _MISSING) -> bool:
+        return self.get(name, bool, default)
+
+    def int(self, name: str, default: Any = _MISSING, *, lo: int | None = None, hi: int | None = None) -> int:
+        return self._ranged(name, self.get(name, int, default), lo, hi)
+
+    def number(self, name: str, default: Any = _MISSING, *, lo: float | None = None,
+               hi: float | None = None) -> float:
+        return float(self._ranged(name, self.get(name, (int, float), default), lo, hi))
+
+    def _ranged(self, name: str, value: Any, lo: Any, hi: Any) -> Any:
+        if lo is not None and value < lo:
+            raise self.fail(name, f"{value} is below the minimum {lo}")
+        if hi is not None and value > hi:
+            raise self.fail(name, f"{value} is above the maximum {hi}")
+        return value
+
+    def strings(self, name: str, default: Any = _MISSING, *, pattern: re.Pattern[str] | None = None,
+                choices: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        values = self.get(name, list, default)
+        for i, value in enumerate(values):
+            if not isinstance(value, str):
+                raise self.fail(f"{name}[{i}]", "expected a string")
+            if choices is not None and value not in choices:
+                raise self.fail(f"{name}[{i}]", f"{value!r} is not one of {', '.join(choices)}")
+            if pattern is not None and not pattern.match(value):
+                raise self.fail(f"{name}[{i}]", f"{value!r} does not match {pattern.pattern}")
+        return tuple(values)
+
+    def table(self, name: str, optional: bool = False) -> _Table | None:
+        """A sub-table; an optional one may be absent or `false` (a child profile removing it)."""
+        value = self.get(name, (dict, bool) if optional else dict, None if optional else {})
+        if value is True:
+            raise self.fail(name, "expected a table or false")
+        return None if value is None or value is False else _Table(value, self.file, self.key(name) + ".")
+
+    def tables(self, name: str) -> list[_Table]:
+        values = self.get(name, list, [])
+        out = []
+        for i, value in enumerate(values):
+            if not isinstance(value, dict):
+                raise self.fail(f"{name}[{i}]", "expected a table")
+            out.append(_Table(value, self.file, f"{self.key(name)}[{i}]."))
+        return out
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise self.fail(unknown[0], "unknown key (misspelt?)")
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", bool: "a boolean", list: "an array", dict: "a table",
+             (int, float): "a number", (dict, bool): "a table or false"}
+    return names.get(kind, str(kind))  # type: ignore[call-overload]
+
+
+class _Reader:
+    def __init__(self, data: dict[str, Any], file: str):
+        self.root = _Table(data, file, "")
+        self.file = file
+
+    def profile(self, path: Path) -> Profile:
+        r = self.root
+        name = r.str("name", path.stem)
+        description = r.str("description", "")
+        identity = self.identity(r.table("identity"))
+        tz = r.table("time")
+        tz_shift = tz.int("tz_shift", 0, lo=-720, hi=840)
+        tz.done()
+        camera = self.camera(r.table("camera", optional=True))
+        display = self.display(r.table("display", optional=True))
+        hardware = self.hardware(r.table("hardware"))
+        ports = tuple(self.port(t) for t in r.tables("ports"))
+        port_names = [p.port for p in ports]
+        if len(set(port_names)) != len(port_names):
+            raise ProfileError(self.file, "ports", "port names must be unique")
+        outputs = {p.port for p in ports if p.type == "output"}
+        inputs = {p.port for p in ports if p.type == "input"}
+        switches = tuple(self.switch(t, outputs) for t in r.tables("switches"))
+        if not 1 <= len(switches) <= 4:
+            raise ProfileError(self.file, "switches", "a device has 1 to 4 switches")
+        door = self.door(r.table("door"), inputs, len(switches))
+        sip = tuple(self.sip_account(t) for t in r.tables("sip_accounts"))
+        if not 1 <= len(sip) <= 4:
+            raise ProfileError(self.file, "sip_accounts", "a device has 1 to 4 SIP accounts")
+        calls = self.calls(r.table("calls"))
+        users = tuple(self.user(t, len(switches), hardware.buttons) for t in r.tables("users"))
+        lic = r.table("licence")
+        licences = frozenset(lic.strings("installed", list(LICENCES), choices=LICENCES))
+        lic.done()
+        services = self.services(r.table("services"))
+        accounts = tuple(self.account(t) for t in r.tables("accounts"))
+        if len(accounts) > 5:
+            raise ProfileError(self.file, "accounts", "at most five API accounts")
+        security = self.security(r.table("security"))
+        events = self.events(r.table("events"))
+        timing = self.timing(r.table("timing"))
+        q = r.table("quirks")
+        quirks = Quirks(octet_stream_empty_post=q.bool("octet_stream_empty_post", False))
+        q.done()
+        em = r.table("email")
+        email = Email(smtp=em.str("smtp", ""), sender=em.str("sender", "intercom@helios.invalid"))
+        em.done()
+        r.done()
+        profile = Profile(
+            name=name, path=str(path), description=description, identity=identity, tz_shift=tz_shift,
+            camera=camera, display=display, hardware=hardware, switches=switches, ports=ports, door=door,
+            sip_accounts=sip, calls=calls, users=users, licences=licences, services=services,
+            accounts=accounts, security=security, events=events, timing=timing, quirks=quirks, email=email,
+        )
+        return profile
+
+    def identity(self, t: _Table) -> Identity:
+        variant = t.str("variant")
+        sw = t.str("sw_version", pattern=_SW_VERSION)
+        serial = t.str("serial_number", pattern=_SERIAL)
+        identity = Identity(
+            variant=variant,
+            serial_number=serial,
+            hw_version=t.str("hw_version"),
+            sw_version=sw,
+            build_type=t.str("build_type", ""),
+            device_name=t.str("device_name", variant),
+            bootloader_version=t.str("bootloader_version", sw),
+            mac_address=t.str("mac_address", _mac_from_serial(serial), pattern=_MAC),
+            dev_type=t.str("dev_type", ""),
+            variant_id=t.int("variant_id", 0, lo=0),
+            customer_id=t.int("customer_id", 0, lo=0),
+            firmware_package=t.str("firmware_package", ""),
+        )
+        t.done()
+        return identity
+
+    def camera(self, t: _Table | None) -> Camera | None:
+        if t is None:
+            return None
+        sources = t.strings("sources", ["internal"])
+        if not sources:
+            raise t.fail("sources", "a camera has at least one source")
+        default = t.str("default_source", sources[0], choices=sources)
+        resolutions = []
+        for text in t.strings("resolutions", pattern=_RESOLUTION):
+            w, h = map(int, _RESOLUTION.match(text).groups())  # type: ignore[union-attr]
+            resolutions.append(Resolution(w, h))
+        if not resolutions:
+            raise t.fail("resolutions", "a camera has at least one resolution")
+        camera = Camera(sources=sources, default_source=default, resolutions=tuple(resolutions),
+                        lenient_resolution=t.bool("lenient_resolution", False), still=t.str("still", ""))
+        t.done()
+        return camera
+
+    def display(self, t: _Table | None) -> Display | None:
+        if t is None:
+            return None
+        display = Display(name=t.str("name", "internal"), width=t.int("width", lo=16, hi=4096),
+                          height=t.int("height", lo=16, hi=4096))
+        t.done()
+        return display
+
+    def hardware(self, t: _Table) -> Hardware:
+        hw = Hardware(keypad=t.bool("keypad", False), card_reader=t.str("card_reader", ""),
+                      tamper=t.bool("tamper", False), microphone=t.bool("microphone", True),
+                      buttons=t.int("buttons", 1, lo=0, hi=150))
+        t.done()
+        return hw
+
+    def port(self, t: _Table) -> PortSettings:
+        port = PortSettings(port=t.str("port"), type=t.str("type", choices=PORT_TYPES))
+        t.done()
+        return port
+
+    def switch(self, t: _Table, outputs: set[str]) -> SwitchSettings:
+        output = t.str("output", "")
+        if output and output not in outputs:
+            raise t.fail("output", f"{output!r} is not an output port of this profile")
+        sw = SwitchSettings(
+            enabled=t.bool("enabled", True),
+            mode=t.str("mode", "monostable", choices=SWITCH_MODES),
+            duration=t.int("duration", 5, lo=1, hi=86400),
+            type=t.str("type", "normal", choices=SWITCH_TYPES),
+            output=output,
+            codes=t.strings("codes", [], pattern=_CODE),
+        )
+        t.done()
+        return sw
+
+    def door(self, t: _Table, inputs: set[str], switch_count: int) -> Door:
+        door_input = t.str("input", "")
+        if door_input and door_input not in inputs:
+            raise t.fail("input", f"{door_input!r} is not an input port of this profile")
+        door = Door(input=door_input, switch=t.int("switch", 1, lo=1, hi=switch_count),
+                    open_too_long=t.number("open_too_long", 30, lo=1, hi=86400))
+        t.done()
+        return door
+
+    def sip_account(self, t: _Table) -> SipAccountSettings:
+        acc = SipAccountSettings(
+            number=t.str("number", ""), domain=t.str("domain", ""), display_name=t.str("display_name", ""),
+            enabled=t.bool("enabled", True), registration_enabled=t.bool("registration_enabled", True),
+        )
+        t.done()
+        return acc
+
+    def calls(self, t: _Table) -> Calls:
+        calls = Calls(ring_delay=t.number("ring_delay", 0.5, lo=0, hi=60),
+                      answer_delay=t.number("answer_delay", 0, lo=0, hi=3600),
+                      register_delay=t.number("register_delay", 1, lo=0, hi=600))
+        t.done()
+        return calls
+
+    def user(self, t: _Table, switch_count: int, buttons: int) -> User:
+        name = t.str("name")
+        user = User(
+            name=name,
+            uuid=t.str("uuid", str(uuid.UUID(bytes=hashlib.md5(name.encode()).digest())).upper()),
+            peers=t.strings("peers", []),
+            buttons=tuple(t.get("buttons", list, [])),
+            cards=t.strings("cards", [], pattern=_HEX_UID),
+            codes=t.strings("codes", [], pattern=_CODE),
+            switch=t.int("switch", 1, lo=1, hi=switch_count),
+        )
+        for i, button in enumerate(user.buttons):
+            if isinstance(button, bool) or not isinstance(button, int) or not 1 <= button <= max(buttons, 1):
+                raise t.fail(f"buttons[{i}]", f"expected a button number 1..{buttons}")
+        t.done()
+        return user
+
+    def services(self, t: _Table) -> dict[str, Service]:
+        default = Service(enabled=t.bool("enabled", True), transport=t.str("transport", "http", choices=TRANSPORTS),
+                                  auth=t.str("auth", "digest", choices=AUTH_METHODS))
+        out = {}
+        for service in SERVICES:
+            s = t.table(service)
+            out[service] = Service(enabled=s.bool("enabled", default.enabled),
+                                           transport=s.str("transport", default.transport, choices=TRANSPORTS),
+                                           auth=s.str("auth", default.auth, choices=AUTH_METHODS))
+            s.done()
+        t.done()
+        return out
+
+    def account(self, t: _Table) -> Account:
+        name = t.str("name")
+        privileges = t.strings("privileges", ["all"])
+        try:
+            privs = parse_privileges(privileges)
+        except ValueError as exc:
+            raise t.fail("privileges", str(exc)) from None
+        acc = Account(name=name, password=t.str("password"), privileges=privs)
+        t.done()
+        return acc
+
+    def security(self, t: _Table) -> Security:
+        sec = Security(
+            realm=t.str("realm", "HTTP API"),
+            digest_algorithm=t.str("digest_algorithm", "MD5", choices=DIGEST_ALGORITHMS),
+            nonce_lifetime=t.number("nonce_lifetime", 300, lo=1, hi=86400),
+            login_attempts=t.int("login_attempts", 10, lo=1, hi=1000),
+            login_block_seconds=t.number("login_block_seconds", 60, lo=1, hi=86400),
+        )
+        t.done()
+        return sec
+
+    def events(self, t: _Table) -> Events:
+        ev = Events(history=t.int("history", 500, lo=1, hi=100_000), max_channels=t.int("max_channels", 1024, lo=1, hi=100_000),
+                    channel_queue=t.int("channel_queue", 1000, lo=1, hi=100_000))
+        t.done()
+        return ev
+
+    def timing(self, t: _Table) -> Timing:
+        timing = Timing(
+            restart_seconds=t.number("restart_seconds", 3, lo=0, hi=600),
+            audio_test_seconds=t.number("audio_test_seconds", 2, lo=0, hi=60),
+            audio_test_result=t.str("audio_test_result", "passed", choices=("passed", "failed")),
+            config_apply_delay=t.number("config_apply_delay", 0, lo=0, hi=600),
+            firmware_reject_after=t.number("firmware_reject_after", 300, lo=1, hi=86400),
+        )
+        t.done()
+        return timing
+
+
+def _mac_from_serial(serial: str) -> str:
+    digest = hashlib.sha1(serial.encode()).digest()
+    return "7C-1E-B3-" + "-".join(f"{b:02X}" for b in digest[:3])

@@ -1,0 +1,115 @@
+"""Camera frames: a generated test card a person recognises at a glance.
+
+Each frame shows the device name, the source, the resolution, the date and time with tenths and a
+frame counter, over a background (a gradient, or a still image). A bar sweeps across the picture so
+successive frames differ, and while motion is detected a figure stands in the scene.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time as _time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from emulator.resources import data_dir
+
+ASSETS = data_dir("assets")
+
+
+@dataclass(frozen=True)
+class Scene:
+    device_name: str
+    source: str
+    width: int
+    height: int
+    when: float  # device wall time of the frame (unix seconds)
+    tz_shift: int  # minutes, for the local time printed on the frame
+    frame: int
+    motion: bool
+    still: str = ""
+
+
+@lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    return ImageFont.load_default(size=size)
+
+
+@lru_cache(maxsize=32)
+def _background(width: int, height: int, source: str, still: str) -> Image.Image:
+    if still:
+        path = Path(still) if Path(still).is_absolute() else ASSETS / still
+        try:
+            with Image.open(path) as img:
+                return img.convert("RGB").resize((width, height))
+        except OSError:
+            pass  # a missing still falls back to the gradient; the profile loader checked it exists
+    # A gradient per source, so internal and external cameras look different at a glance.
+    top, bottom = ((32, 64, 112), (12, 20, 36)) if source == "internal" else ((96, 48, 24), (28, 16, 10))
+    gradient = Image.linear_gradient("L").resize((width, height))
+    return Image.composite(Image.new("RGB", (width, height), bottom), Image.new("RGB", (width, height), top),
+                           gradient)
+
+
+def render(scene: Scene) -> Image.Image:
+    w, h = scene.width, scene.height
+    img = _background(w, h, scene.source, scene.still).copy()
+    draw = ImageDraw.Draw(img)
+    unit = max(h // 16, 8)
+
+    # The moving part: a bar that crosses the picture every four seconds.
+    phase = (scene.when % 4.0) / 4.0
+    x = int(phase * (w + unit)) - unit
+    draw.rectangle((x, h - unit, x + unit, h - 1), fill=(240, 180, 40))
+
+    if scene.motion:
+        _figure(draw, w, h, scene.when)
+
+    local = scene.when + scene.tz_shift * 60
+    stamp = _time.strftime("%Y-%m-%d %H:%M:%S", _time.gmtime(local)) + f".{int(local * 10) % 10}"
+    lines = [
+        (scene.device_name, unit),
+        (f"{scene.source}  {w}x{h}", max(unit * 3 // 4, 8)),
+        (stamp, max(unit * 3 // 4, 8)),
+        (f"frame {scene.frame}" + ("  MOTION" if scene.motion else ""), max(unit * 3 // 4, 8)),
+    ]
+    y = max(unit // 3, 2)
+    for text, size in lines:
+        font = _font(size)
+        draw.text((unit // 2 + 1, y + 1), text, font=font, fill=(0, 0, 0))
+        draw.text((unit // 2, y), text, font=font, fill=(255, 255, 255))
+        y += size + max(size // 4, 1)
+    return img
+
+
+def _figure(draw: ImageDraw.ImageDraw, w: int, h: int, when: float) -> None:
+    """A stick figure that walks in place while motion is "in"."""
+    cx = int(w * 0.7)
+    scale = h / 4
+    head = scale * 0.18
+    top = h * 0.35
+    swing = math.sin(when * 6) * scale * 0.25
+    color = (250, 250, 250)
+    width = max(int(scale * 0.06), 1)
+    draw.ellipse((cx - head, top, cx + head, top + 2 * head), outline=color, width=width)
+    neck = top + 2 * head
+    hip = neck + scale * 0.9
+    draw.line((cx, neck, cx, hip), fill=color, width=width)
+    draw.line((cx, neck + scale * 0.2, cx - swing, neck + scale * 0.6), fill=color, width=width)
+    draw.line((cx, neck + scale * 0.2, cx + swing, neck + scale * 0.6), fill=color, width=width)
+    draw.line((cx, hip, cx - swing, hip + scale * 0.8), fill=color, width=width)
+    draw.line((cx, hip, cx + swing, hip + scale * 0.8), fill=color, width=width)
+
+
+def encode(img: Image.Image, quality: int = 80) -> bytes:
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def jpeg(scene: Scene, quality: int = 80) -> bytes:
+    return encode(render(scene), quality)
