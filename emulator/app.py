@@ -57,8 +57,8 @@ class Emulator:
     def _build_app(self) -> web.Application:
         app = web.Application(client_max_size=CLIENT_MAX_SIZE, handler_args={"max_field_size": 16384})
         app[EMULATOR] = self
-        app.router.add_route("*", "/api", self.dispatcher)
-        app.router.add_route("*", "/api/{tail:.*}", self.dispatcher)
+        app.router.add_route("*", "/api", self.dispatcher.handle)
+        app.router.add_route("*", "/api/{tail:.*}", self.dispatcher.handle)
         app.router.add_get("/_emulator/health", self._health)
         app.router.add_get("/", self._index)
         return app

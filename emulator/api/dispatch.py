@@ -36,7 +36,13 @@ class Dispatcher:
         # them, so the control plane keeps its connections).
         self.transports: weakref.WeakSet[Any] = weakref.WeakSet()
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        response = await self._handle(request)
+        if self.emulator.device.capture.running:
+            trace(self.emulator.device.capture, request, response)
+        return response
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         emulator = self.emulator
         device = emulator.device
         if not device.online:
@@ -110,3 +116,19 @@ def drop(request: web.BaseRequest) -> web.StreamResponse:
     """End the connection without a reply, as a device that is down (or going down) does."""
     request.protocol.force_close()
     return web.Response()
+
+
+def trace(capture: Any, request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """Record the exchange in the running network trace (/api/pcap)."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    local = request.transport.get_extra_info("sockname") if request.transport else None
+    if not peer or not local:
+        return
+    head = f"{request.method} {request.raw_path} HTTP/{request.version.major}.{request.version.minor}\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in request.headers.items()) + "\r\n"
+    capture.record(peer[:2], local[:2], head.encode("utf-8", "replace"), outgoing=False)
+    body = response.body if isinstance(response, web.Response) and isinstance(response.body, bytes) else b""
+    reply = f"HTTP/1.1 {response.status} {response.reason}\r\n"
+    reply += "".join(f"{k}: {v}\r\n" for k, v in response.headers.items())
+    reply += f"Content-Length: {len(body)}\r\n\r\n" if body else "\r\n"
+    capture.record(local[:2], peer[:2], reply.encode("utf-8", "replace") + body, outgoing=True)
