@@ -1,8 +1,9 @@
-"""One emulated intercom: the device, its HTTP and HTTPS listeners and the web application.
+"""One emulated intercom: the device, its HTTP and HTTPS listeners, the web application and the
+control plane.
 
 `Emulator(settings)` builds everything; `await emulator.start()` opens the listeners and boots the
-device; `await emulator.stop()` shuts down cleanly. The command line and the test fixture both
-use it, so a test gets exactly what a user runs.
+device; `await emulator.stop()` shuts down cleanly. The command line, the Python handle and the
+pytest fixture all use it, so a test gets exactly what a user runs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ from aiohttp import web
 from emulator import __version__, tls
 from emulator.api.auth import Authenticator
 from emulator.api.dispatch import Dispatcher
+from emulator.control import app as control_app
+from emulator.control.faults import Faults
+from emulator.control.journal import Journal
+from emulator.control.scenario import Scenarios
+from emulator.control.state import StateStore
 from emulator.device import profile as profiles
 from emulator.device.clock import Clock, VirtualClock
 from emulator.device.device import Device, Options
@@ -34,20 +40,28 @@ class Emulator:
         self.settings = settings = settings or Settings()
         self.profile = profiles.load(settings.profile)
         self.clock = clock or (VirtualClock() if settings.clock == "virtual" else Clock())
-        self.device = Device(self.profile, self.clock, Options(
+        self.device = device = Device(self.profile, self.clock, Options(
             accounts=tuple(settings.users) if settings.users is not None else None,
             auth=settings.auth, licence=settings.licence, seed=settings.seed))
         sec = self.profile.security
         self.auth = Authenticator(self.clock, sec.realm, sec.digest_algorithm, sec.nonce_lifetime,
                                   self._random_bytes)
-        self.camera = Camera(self.device)
+        self.camera = Camera(device)
         self.mailer = Mailer(settings.smtp if settings.smtp is not None else self.profile.email.smtp,
                              self.profile.email.sender)
+        self.journal = Journal(device.now, settings.journal_size)
+        device.events.listeners.append(self.journal.on_event)
+        device.outbox.listeners.append(self.journal.on_email)
+        device.power_listeners.append(self._power_changed)
+        self.faults = Faults(self)
+        self.scenarios = Scenarios(self)
+        self.store = None if settings.state_dir is None else StateStore(settings.state_dir, device)
+        if self.store is not None and self.store.load():
+            device.apply_options()  # the command line still wins over the saved configuration
         self.dispatcher = Dispatcher(self)
         self.app = self._build_app()
         self.runner: web.AppRunner | None = None
         self.ports: dict[str, int] = {}  # "http"/"https" -> bound port
-        self.device.power_listeners.append(self._power_changed)
 
     def _random_bytes(self, n: int) -> bytes:
         if self.settings.seed is not None:
@@ -55,11 +69,13 @@ class Emulator:
         return secrets.token_bytes(n)
 
     def _build_app(self) -> web.Application:
-        app = web.Application(client_max_size=CLIENT_MAX_SIZE, handler_args={"max_field_size": 16384})
+        middlewares = [control_app.token_middleware(self.settings.control_token)] if self.settings.control_token else []
+        app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=middlewares,
+                              handler_args={"max_field_size": 16384})
         app[EMULATOR] = self
         app.router.add_route("*", "/api", self.dispatcher.handle)
         app.router.add_route("*", "/api/{tail:.*}", self.dispatcher.handle)
-        app.router.add_get("/_emulator/health", self._health)
+        app.router.add_routes(control_app.routes(self))
         app.router.add_get("/", self._index)
         return app
 
@@ -76,6 +92,10 @@ class Emulator:
                                          s.tls_cert, s.tls_key)
             await self._listen("https", s.https_port, context)
         self.device.boot()
+        if self.store is not None:
+            self.device.change_listeners.append(self.store.changed)
+        if s.scenario is not None:
+            self.scenarios.start(s.scenario.read_text(encoding="utf-8"))
         log.info("emulating a %s (firmware %s, profile %s) on %s", self.device.identity.variant,
                  self.device.identity.sw_version, self.profile.name, ", ".join(self.urls.values()))
 
@@ -87,11 +107,14 @@ class Emulator:
         self.ports[scheme] = sockets[0].getsockname()[1] if sockets else port
 
     async def stop(self) -> None:
-        """Stop accepting, end long-polls and streams, close connections."""
+        """Stop accepting, end long-polls and streams, save the configuration, close connections."""
         self.device.power_off()
+        if self.store is not None:
+            self.store.flush()
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
+            self.ports.clear()
 
     async def __aenter__(self) -> Emulator:
         await self.start()
@@ -100,7 +123,22 @@ class Emulator:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    # -- URLs ------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Back to the profile's defaults, freshly booted; no faults, an empty journal."""
+        self.faults.clear()
+        self.journal.clear()
+        self.scenarios.loaded.clear()
+        self.device.reset()
+
+    # -- what the outside sees -------------------------------------------------------------
+
+    @property
+    def serving(self) -> bool:
+        return self.runner is not None and bool(self.ports)
+
+    @property
+    def server_header(self) -> str:
+        return "HIP" + self.device.identity.sw_version
 
     @property
     def host_for_urls(self) -> str:
@@ -117,25 +155,27 @@ class Emulator:
     def url(self) -> str:
         return self.urls["http"]
 
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok" if self.serving else "starting", "device": "online" if self.device.online else "offline",
+                "profile": self.profile.name, "model": self.device.identity.variant,
+                "firmware": self.device.identity.sw_version, "version": __version__, "listeners": self.urls}
+
+    def clock_status(self) -> dict[str, Any]:
+        return {"virtual": self.clock.virtual, "time": self.device.now(), "uptime": self.device.uptime,
+                "pending": getattr(self.clock, "pending", None)}
+
     # -- power -----------------------------------------------------------------------------
 
     def _power_changed(self, online: bool) -> None:
+        self.journal.on_power(online)
         if online:
             return
-        # The device went down: its connections drop, and every nonce it issued is forgotten.
+        # The device went down: its API connections drop, and every nonce it issued is forgotten.
         self.auth.forget_nonces()
         server = self.runner.server if self.runner is not None else None
         for connection in server.connections if server is not None else ():
             if connection.transport in self.dispatcher.transports:
                 connection.force_close()
-
-    # -- small pages -----------------------------------------------------------------------
-
-    async def _health(self, request: web.Request) -> web.Response:
-        body = {"status": "ok", "ready": self.runner is not None and bool(self.ports),
-                "device": "online" if self.device.online else "offline",
-                "profile": self.profile.name, "version": __version__, "listeners": self.urls}
-        return web.json_response(body, status=200 if body["ready"] else 503)
 
     async def _index(self, request: web.Request) -> web.Response:
         ident = self.device.identity
@@ -143,4 +183,3 @@ class Emulator:
                 "The HTTP API is under /api (try /api/system/info); the emulator's own control plane "
                 "is under /_emulator.\n")
         return web.Response(body=text.encode(), content_type="text/plain")
-

@@ -69,6 +69,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-cert", type=Path, default=_env("TLS_CERT"), help="your own certificate (PEM)")
     p.add_argument("--tls-key", type=Path, default=_env("TLS_KEY"), help="its private key (PEM)")
     p.add_argument("--smtp", default=_env("SMTP"), metavar="HOST:PORT", help="deliver email/send here")
+    p.add_argument("--clock", choices=("real", "virtual"), default=_env("CLOCK", "real"),
+                   help="virtual: device time moves only with POST /_emulator/clock (default real)")
+    p.add_argument("--control-token", default=_env("CONTROL_TOKEN"),
+                   help="require 'Authorization: Bearer TOKEN' on the control plane (/_emulator)")
+    p.add_argument("--scenario", type=Path, default=_env("SCENARIO"), help="a TOML timeline to play from the start")
+    p.add_argument("--journal-size", type=int, default=int(_env("JOURNAL_SIZE", "1000")),
+                   help="entries the request/action journal keeps (default 1000)")
     p.add_argument("--seed", type=int, default=_env("SEED"), help="seed for ids (reproducible runs)")
     p.add_argument("--log-level", default=_env("LOG_LEVEL", "info"),
                    choices=("debug", "info", "warning", "error"))
@@ -79,12 +86,15 @@ def parser() -> argparse.ArgumentParser:
 def settings_from(args: argparse.Namespace) -> Settings:
     if (args.tls_cert is None) != (args.tls_key is None):
         raise SystemExit("helios-emulator: --tls-cert and --tls-key go together")
+    if not 1 <= args.journal_size <= 1_000_000:
+        raise SystemExit("helios-emulator: --journal-size is 1 to 1000000")
     if args.users is not None and len(args.users) > 5:
         raise SystemExit("helios-emulator: at most five accounts (--user)")
     return Settings(host=args.host, port=args.port, https_port=None if args.no_https else args.https_port,
                     profile=args.profile, auth=args.auth, users=args.users, licence=args.licence,
                     state_dir=args.state_dir, tls_cert=args.tls_cert, tls_key=args.tls_key, smtp=args.smtp,
-                    seed=args.seed)
+                    seed=args.seed, clock=args.clock, control_token=args.control_token, scenario=args.scenario,
+                    journal_size=args.journal_size)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

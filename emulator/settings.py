@@ -26,6 +26,7 @@ class Settings:
     smtp: str | None = None  # host:port, overrides the profile
     scenario: Path | None = None
     seed: int | None = None
+    journal_size: int = 1000
     extra_hosts: list[str] = field(default_factory=list)  # more names for the certificate
 
 

@@ -8,8 +8,11 @@ Order of the checks (research/device.md 1.3): path (2), method (3), model (1), s
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import hdrs, web
@@ -29,6 +32,15 @@ log = logging.getLogger("emulator.api")
 INTEGRATION = "enhanced-integration"
 
 
+@dataclass(slots=True)
+class Outcome:
+    """What the journal learns about a request while it is handled."""
+
+    account: Any = None
+    params: dict[str, str] | None = None
+    code: int | None = None
+
+
 class Dispatcher:
     def __init__(self, emulator: Emulator):
         self.emulator = emulator
@@ -37,34 +49,52 @@ class Dispatcher:
         self.transports: weakref.WeakSet[Any] = weakref.WeakSet()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        response = await self._handle(request)
-        if self.emulator.device.capture.running:
-            trace(self.emulator.device.capture, request, response)
+        emulator = self.emulator
+        if not emulator.device.online:
+            return drop(request)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        faults = emulator.faults.for_request(request.method, request.path)
+        outcome = Outcome()
+        respond = functools.partial(self._handle, request, outcome)
+        for fault in reversed(faults):  # the first fault added is the outermost
+            respond = functools.partial(fault.apply, request, respond, emulator)
+        response = await respond()
+        if emulator.device.capture.running:
+            trace(emulator.device.capture, request, response)
+        emulator.journal.request(
+            method=request.method, path=request.path,
+            params=outcome.params if outcome.params is not None else dict(request.query),
+            account=outcome.account.name if outcome.account is not None else None,
+            transport="https" if request.secure else "http", status=response.status, code=outcome.code,
+            duration_ms=round((loop.time() - started) * 1000, 3), faults=[f.kind for f in faults])
         return response
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _handle(self, request: web.Request, outcome: Outcome) -> web.StreamResponse:
         emulator = self.emulator
         device = emulator.device
-        if not device.online:
-            return drop(request)
         self.transports.add(request.transport)
         server = "HIP" + device.identity.sw_version
         try:
             route = ROUTES.get(request.path)
             if route is None or device.api_level < route.since:
                 raise ApiError(ErrorCode.INVALID_PATH)
-            account = self._check(route, request)
+            account = outcome.account = self._check(route, request)
             params = await params_.read(request, route.body_limit, route.raw_param)
+            outcome.params = params.values
             call = Call(emulator, request, params, account, request.secure)
             result = await route.handler(call) if route.is_async else route.handler(call)
         except Unauthorized as err:
+            outcome.code = int(err.code)
             return error_response(err, server, emulator.auth.challenges(err.scheme, err.stale))
         except ApiError as err:
+            outcome.code = int(err.code)
             return error_response(err, server)
         except ChannelClosed:
             return drop(request)  # the device went down under a waiting pull
         except Exception:
             log.exception("unexpected failure in %s %s", request.method, request.path)
+            outcome.code = int(ErrorCode.PROCESSING_ERROR)
             return error_response(ApiError(ErrorCode.PROCESSING_ERROR), server)
         return await self._reply(request, result, server)
 

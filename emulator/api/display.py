@@ -23,6 +23,7 @@ def image(call: Call) -> None:
         raise invalid("display")
     if call.request.method == "DELETE":
         display.image = None
+        call.device.changed()
         return
     blob = call.params.blob(IMAGE)
     try:
@@ -33,3 +34,4 @@ def image(call: Call) -> None:
     if not ok:
         raise invalid(IMAGE)
     display.image = blob
+    call.device.changed()

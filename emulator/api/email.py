@@ -34,5 +34,7 @@ async def send(call: Call) -> None:
         for _ in range(count):
             pictures.append(await call.emulator.camera.jpeg(camera.default_source, size.width, size.height))
     email = device.outbox.add(to, subject, body, device.now(), pictures)
-    if not await call.emulator.mailer.deliver(email, device.identity.device_name):
+    delivered = await call.emulator.mailer.deliver(email, device.identity.device_name)
+    device.outbox.delivered(email)
+    if not delivered:
         raise ApiError(ErrorCode.PROCESSING_ERROR, description="e-mail delivery failed")

@@ -55,6 +55,7 @@ class Device:
         self.power_listeners: list[Callable[[bool], None]] = []
         # Incremented on every change of configuration; replies cached from it stay valid till then.
         self.config_version = 0
+        self.change_listeners: list[Callable[[], None]] = []  # e.g. the state store in --state-dir
 
         self.time_offset: float | None = None  # None: the device follows NTP (the clock)
         self.events = EventLog(self.clock, profile.events.history, profile.tz_shift, lambda: self.boot_at,
@@ -87,17 +88,24 @@ class Device:
                            p.calls.ring_delay, p.calls.answer_delay, p.calls.register_delay,
                            session_events=self.at_least(levels.CURRENT))
         self.directory = Directory([DirectoryUser.from_profile(u) for u in p.users])
-        accounts = list(self.options.accounts if self.options.accounts is not None else p.accounts)
-        self.security = Security(self.clock, p.services, accounts, p.security.login_attempts,
+        self.security = Security(self.clock, p.services, list(p.accounts), p.security.login_attempts,
                                  p.security.login_block_seconds, self._login_blocked)
-        if self.options.auth is not None:
-            self.security.set_auth(self.options.auth)
+        self.apply_options()
         self.display = None if p.display is None else Display(p.display.name, p.display.width, p.display.height)
         self.changed()
+
+    def apply_options(self) -> None:
+        """What the command line says wins over the profile and over a saved configuration."""
+        if self.options.accounts is not None:
+            self.security.accounts = list(self.options.accounts)
+        if self.options.auth is not None:
+            self.security.set_auth(self.options.auth)
 
     def changed(self) -> None:
         """Configuration changed (name, switches, accounts, ...): cached replies are stale."""
         self.config_version += 1
+        for listener in list(self.change_listeners):
+            listener()
 
     def at_least(self, level: tuple[int, int]) -> bool:
         return self.api_level >= level
@@ -125,6 +133,8 @@ class Device:
             switch.active = switch.locked = switch.held = False
         self.motion = self.noise = False
         self._door_alarms.clear()
+        # The firmware may have changed since the last boot (firmware/apply): its event formats too.
+        self.switches.originators = self.phone.session_events = self.at_least(levels.CURRENT)
         self.online = True
         self.events.emit("DeviceState", state="startup")
         self.phone.boot()
@@ -156,6 +166,16 @@ class Device:
     def factory_reset(self) -> None:
         self._factory_configure()
         self.restart()
+
+    def reset(self) -> None:
+        """The profile's defaults and a fresh boot, at once (the control plane's reset)."""
+        self.power_off()
+        self._factory_configure()
+        self.time_offset = None
+        self.audio_result = self.profile.timing.audio_test_result
+        self.outbox.messages.clear()
+        self.capture = Capture(self.clock, self.profile.identity.mac_address)
+        self.boot()
 
     def now(self) -> float:
         """The device's wall time: the clock's, or the clock's plus what system/time set."""

@@ -75,7 +75,8 @@ class EventLog:
         self.history.clear()
         self.next_id = 1
 
-    def emit(self, name: str, **params: Any) -> Event:
+    def emit(self, name: str, /, **params: Any) -> Event:
+        # `name` is positional-only: events have a "name" param of their own (UserAuthenticated).
         now = self.clock.monotonic()
         event = Event(id=self.next_id, tz_shift=self.tz_shift, utc_time=int(self._wall_time()),
                       up_time=int(now - self._boot_time()), name=name, params=params, at=now)
@@ -149,6 +150,10 @@ class Channels:
         self.queue_size = queue_size
         self.rng = rng
         self._channels: dict[int, Channel] = {}
+        # A test may make delivery misbehave (the control plane's "events" faults): given an event,
+        # it returns the delays (device seconds) at which channels get it; [] drops it, None means
+        # deliver normally.
+        self.delivery: Callable[[Event], list[float] | None] | None = None
         log.listeners.append(self._deliver)
 
     def __len__(self) -> int:
@@ -165,8 +170,10 @@ class Channels:
         backlog = self._backlog(include)
         channel_id = self._new_id()
         names = None if filter_ is None else frozenset(filter_)
+        # include=all must hand over the whole history (10 000 events on current firmware), even
+        # when that is more than a channel queue holds otherwise.
         channel = Channel(self, channel_id, names, privileges, min(max(duration, 1), MAX_DURATION),
-                          self.queue_size)
+                          max(self.queue_size, len(backlog)))
         for event in backlog:
             if channel.wants(event):
                 channel.put(event)
@@ -223,6 +230,17 @@ class Channels:
     # -- internals -------------------------------------------------------------------------
 
     def _deliver(self, event: Event) -> None:
+        delays = self.delivery(event) if self.delivery is not None else None
+        if delays is None:
+            self._fan_out(event)
+            return
+        for delay in delays:
+            if delay <= 0:
+                self._fan_out(event)
+            else:
+                self.clock.call_later(delay, self._fan_out, event)
+
+    def _fan_out(self, event: Event) -> None:
         for channel in self._channels.values():
             if channel.wants(event):
                 channel.put(event)

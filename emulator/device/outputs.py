@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Callable
 
 OUTBOX_SIZE = 100
 
@@ -40,8 +41,13 @@ class Outbox:
     def __init__(self) -> None:
         self.messages: deque[Email] = deque(maxlen=OUTBOX_SIZE)
         self._ids = itertools.count(1)
+        self.listeners: list[Callable[[Email], None]] = []  # told when a delivery attempt ends
 
     def add(self, to: str, subject: str, body: str, sent_at: float, pictures: list[bytes]) -> Email:
         email = Email(next(self._ids), to, subject, body, sent_at, pictures)
         self.messages.append(email)
         return email
+
+    def delivered(self, email: Email) -> None:
+        for listener in list(self.listeners):
+            listener(email)

@@ -1,0 +1,93 @@
+"""Fault injection, Toxiproxy style: one small file per fault kind, one registry, one store.
+
+Request faults wrap matching /api requests (path glob, methods), `times` then recover,
+`probability` with a `seed`. Device faults act once when added. Event faults bend the delivery of
+events to subscription channels.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+from emulator.control.faults.bad_json import BadJson
+from emulator.control.faults.base import DeviceFault, Fault, FaultError, RequestFault
+from emulator.control.faults.content_type import ContentType
+from emulator.control.faults.delay import Delay
+from emulator.control.faults.error import Error
+from emulator.control.faults.events import Events
+from emulator.control.faults.hang import Hang
+from emulator.control.faults.html import Html
+from emulator.control.faults.no_success import NoSuccess
+from emulator.control.faults.nonces import Nonces
+from emulator.control.faults.reboot import Reboot
+from emulator.control.faults.reset import Reset
+from emulator.control.faults.slow_body import SlowBody
+from emulator.control.faults.snapshot import Snapshot
+from emulator.control.faults.status import Status
+from emulator.control.faults.truncate import Truncate
+
+if TYPE_CHECKING:
+    from emulator.app import Emulator
+
+KINDS: dict[str, type[Fault]] = {cls.kind: cls for cls in (
+    Delay, SlowBody, Reset, Hang, Truncate,  # transport
+    Status, ContentType, Html,  # HTTP
+    Error, NoSuccess, BadJson,  # 2N envelope
+    Reboot, Nonces, Events, Snapshot,  # device
+)}
+
+__all__ = ["KINDS", "Faults", "Fault", "FaultError", "RequestFault", "DeviceFault"]
+
+
+class Faults:
+    """The faults in force on one emulator."""
+
+    def __init__(self, emulator: Emulator):
+        self.emulator = emulator
+        self._active: dict[int, Fault] = {}
+        self._ids = itertools.count(1)
+        emulator.device.channels.delivery = self._event_delivery
+
+    def add(self, spec: dict[str, Any]) -> Fault:
+        kind = spec.get("kind")
+        cls = KINDS.get(kind) if isinstance(kind, str) else None
+        if cls is None:
+            raise FaultError(f"kind: one of {', '.join(KINDS)}")
+        fault = cls(next(self._ids), spec)
+        if isinstance(fault, DeviceFault):
+            fault.act(self.emulator)
+            fault.hits = 1
+        else:
+            self._active[fault.id] = fault
+        return fault
+
+    def list(self) -> list[Fault]:
+        return list(self._active.values())
+
+    def remove(self, fault_id: int) -> bool:
+        return self._active.pop(fault_id, None) is not None
+
+    def clear(self) -> None:
+        self._active.clear()
+
+    def for_request(self, method: str, path: str) -> list[RequestFault]:
+        """The request faults that hit this request, each counted once."""
+        if not self._active:
+            return []
+        hit = [f for f in self._active.values() if isinstance(f, RequestFault) and f.matches(method, path)]
+        for fault in hit:
+            self._count(fault)
+        return hit
+
+    def _event_delivery(self, event) -> list[float] | None:
+        for fault in list(self._active.values()):
+            if isinstance(fault, Events) and fault.hits_event(event.name):
+                self._count(fault)
+                return fault.deliveries()
+        return None
+
+    def _count(self, fault: Fault) -> None:
+        fault.hits += 1
+        if fault.times is not None and fault.hits >= fault.times:
+            self._active.pop(fault.id, None)  # applied `times` times: the fault recovers

@@ -1,0 +1,98 @@
+"""What every fault has: an id, its parameters, and (for request faults) which requests it hits.
+
+A fault kind is one small class in its own file, registered by its `kind` name. Parameters are
+declared once (`params`: name -> (type, default)) and checked when the fault is added, so a typo in
+a test fails loudly instead of silently injecting nothing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from emulator.app import Emulator
+
+Respond = Callable[[], Awaitable[web.StreamResponse]]
+REQUIRED = object()
+
+
+class FaultError(ValueError):
+    """A fault specification that cannot be used; the message says which field and why."""
+
+
+class Fault:
+    kind: ClassVar[str]
+    scope: ClassVar[str] = "request"  # "request": wraps matching /api requests; "device": acts once
+    params: ClassVar[dict[str, tuple[type, Any]]] = {}
+    default_path: ClassVar[str] = "/api/*"
+
+    def __init__(self, fault_id: int, spec: dict[str, Any]):
+        self.id = fault_id
+        spec = dict(spec)
+        spec.pop("kind", None)
+        self.path = _take(spec, "path", str, self.default_path)
+        methods = _take(spec, "methods", list, None)
+        self.methods = None if methods is None else frozenset(str(m).upper() for m in methods)
+        self.times = _take(spec, "times", int, None)
+        if self.times is not None and self.times < 1:
+            raise FaultError("times: must be at least 1 (leave it out for a fault that stays)")
+        self.probability = float(_take(spec, "probability", (int, float), 1.0))
+        if not 0.0 <= self.probability <= 1.0:
+            raise FaultError("probability: must be between 0 and 1")
+        self.seed = _take(spec, "seed", int, None)
+        self._rng = random.Random(self.seed)
+        self.hits = 0
+        self.values = {name: _take(spec, name, kind, default) for name, (kind, default) in self.params.items()}
+        if spec:
+            raise FaultError(f"{sorted(spec)[0]}: unknown parameter of fault {self.kind!r}")
+        self.check()
+
+    def check(self) -> None:
+        """Validate the kind's own parameters (raise FaultError)."""
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.methods is not None and method not in self.methods:
+            return False
+        return fnmatch.fnmatchcase(path, self.path) and self.roll()
+
+    def roll(self) -> bool:
+        """Whether this occasion is hit. Probability 0 never fires and 1 always does, without a
+        draw, so the seeded sequence is used only by faults that are really random."""
+        return self.probability >= 1.0 or (self.probability > 0.0 and self._rng.random() < self.probability)
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "scope": self.scope, "path": self.path,
+                "methods": sorted(self.methods) if self.methods else None, "times": self.times,
+                "probability": self.probability, "seed": self.seed, "hits": self.hits, **self.values}
+
+
+class RequestFault(Fault):
+    async def apply(self, request: web.Request, respond: Respond, emulator: Emulator) -> web.StreamResponse:
+        raise NotImplementedError
+
+
+class DeviceFault(Fault):
+    scope = "device"
+
+    def act(self, emulator: Emulator) -> None:
+        raise NotImplementedError
+
+
+def _take(spec: dict[str, Any], name: str, kind: Any, default: Any) -> Any:
+    if name not in spec:
+        if default is REQUIRED:
+            raise FaultError(f"{name}: required")
+        return default
+    value = spec.pop(name)
+    if value is None and default is None:
+        return None
+    numeric = kind in (int, float, (int, float))
+    if isinstance(value, bool) and numeric or not isinstance(value, kind):
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        raise FaultError(f"{name}: expected {getattr(kind, '__name__', 'a number')}, got {value!r}")
+    return value
