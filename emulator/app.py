@@ -83,7 +83,10 @@ class Emulator:
 
     async def start(self) -> None:
         s = self.settings
-        self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        # handler_cancellation: a pull whose client went away must stop waiting, or it would take
+        # (and lose) the next event of its channel.
+        self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=2.0,
+                                    handler_cancellation=True)
         await self.runner.setup()
         await self._listen("http", s.port, None)
         if s.https_port is not None:

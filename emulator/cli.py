@@ -90,6 +90,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         raise SystemExit("helios-emulator: --journal-size is 1 to 1000000")
     if args.users is not None and len(args.users) > 5:
         raise SystemExit("helios-emulator: at most five accounts (--user)")
+    if args.users is not None and len({u.name for u in args.users}) != len(args.users):
+        raise SystemExit("helios-emulator: two --user accounts with the same name")
     return Settings(host=args.host, port=args.port, https_port=None if args.no_https else args.https_port,
                     profile=args.profile, auth=args.auth, users=args.users, licence=args.licence,
                     state_dir=args.state_dir, tls_cert=args.tls_cert, tls_key=args.tls_key, smtp=args.smtp,

@@ -22,7 +22,9 @@ class Mailer:
 
     def __init__(self, server: str, sender: str):
         host, _, port = server.rpartition(":") if server else ("", "", "")
-        self.host = host
+        if not port.isdigit():  # a host name alone ("mail.example.com", "[::1]"): the SMTP port
+            host, port = server, ""
+        self.host = host.strip("[]")  # "[::1]:2525" -> ::1
         self.port = int(port) if port else 25
         self.sender = sender
 

@@ -73,15 +73,15 @@ class Client:
     def __init__(self, base: str, auth: str = "digest", user: tuple[str, str] | None = ADMIN):
         self.base = base
         middlewares = ()
-        basic = None
+        headers = {}
         if user is not None and auth == "digest":
             middlewares = (aiohttp.DigestAuthMiddleware(*user),)
         elif user is not None and auth == "basic":
-            basic = aiohttp.BasicAuth(*user)
+            headers["Authorization"] = aiohttp.BasicAuth(*user).encode()
         ssl_ctx = ssl.create_default_context()
         ssl_ctx.check_hostname = False
         ssl_ctx.verify_mode = ssl.CERT_NONE
-        self.session = aiohttp.ClientSession(middlewares=middlewares, auth=basic,
+        self.session = aiohttp.ClientSession(middlewares=middlewares, headers=headers,
                                              connector=aiohttp.TCPConnector(ssl=ssl_ctx))
 
     async def request(self, method: str, path: str, **kwargs: Any) -> Reply:

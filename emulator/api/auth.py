@@ -98,15 +98,21 @@ class Authenticator:
 
     def _basic(self, encoded: str, security: Security) -> Account | None:
         try:
-            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+            raw = base64.b64decode(encoded.strip(), validate=True)
+        except binascii.Error:
             return None
+        try:
+            decoded = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            decoded = raw.decode("latin-1")  # requests and aiohttp.BasicAuth encode with Latin-1
         name, sep, password = decoded.partition(":")
         if not sep:
             return None
         account = security.account(name)
         expected = (account or _NOBODY).password.encode()
-        ok = hmac.compare_digest(password.encode(), expected)
+        # Compare fixed-length digests: compare_digest leaks the lengths of what it compares, and
+        # the length of the expected password (or of _NOBODY's) must not show.
+        ok = hmac.compare_digest(hashlib.sha256(password.encode()).digest(), hashlib.sha256(expected).digest())
         return account if ok and account is not None else None
 
     def _digest(self, text: str, method: str, path: str, security: Security) -> Account | None:

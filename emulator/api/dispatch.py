@@ -64,7 +64,7 @@ class Dispatcher:
             trace(emulator.device.capture, request, response)
         emulator.journal.request(
             method=request.method, path=request.path,
-            params=outcome.params if outcome.params is not None else dict(request.query),
+            params=_redacted(outcome.params if outcome.params is not None else request.query),
             account=outcome.account.name if outcome.account is not None else None,
             transport="https" if request.secure else "http", status=response.status, code=outcome.code,
             duration_ms=round((loop.time() - started) * 1000, 3), faults=[f.kind for f in faults])
@@ -162,3 +162,8 @@ def trace(capture: Any, request: web.BaseRequest, response: web.StreamResponse) 
     reply += "".join(f"{k}: {v}\r\n" for k, v in response.headers.items())
     reply += f"Content-Length: {len(body)}\r\n\r\n" if body else "\r\n"
     capture.record(local[:2], peer[:2], reply.encode("utf-8", "replace") + body, outgoing=True)
+
+
+def _redacted(params: Any) -> dict[str, str]:
+    """Parameters for the journal, without secrets (config uploads may carry ?password=)."""
+    return {k: "***" if "password" in k.lower() else v for k, v in params.items()}

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError  # a multipart part with broken headers
 from multidict import MultiMapping
 
 from emulator.errors import ApiError, ErrorCode, invalid, missing
@@ -47,7 +48,9 @@ class Params:
         if text is None:
             return default
         text = text.strip()
-        if not text or len(text) > 12 or not (text.isdigit() or (text[0] in "+-" and text[1:].isdigit())):
+        # ASCII digits only: "²".isdigit() is true, but int("²") fails (and "١٢" is no number on the device)
+        if not text or len(text) > 12 or not text.isascii() or \
+                not (text.isdigit() or (text[0] in "+-" and text[1:].isdigit())):
             raise invalid(name)
         value = int(text)
         if not lo <= value <= hi:
@@ -92,7 +95,8 @@ async def read(request: web.BaseRequest, limit: int, raw_param: str | None) -> P
             params.json = json.loads(data) if data.strip() else None
         else:
             params.body = await _body(request, limit, raw_param)
-    except (ValueError, AssertionError, UnicodeDecodeError, RuntimeError):
+    except (ValueError, AssertionError, UnicodeDecodeError, RuntimeError, HttpProcessingError,
+            web.RequestPayloadError):  # web.RequestPayloadError: a body aiohttp cannot decode
         # An unreadable body (a broken multipart, invalid JSON): the device cannot process it.
         raise ApiError(ErrorCode.PROCESSING_ERROR, description="malformed request body") from None
     return params

@@ -89,7 +89,7 @@ def dial(call: Call) -> dict:
     if users is not None:
         peers = []
         for uuid in filter(None, users.split(",")):
-            user = call.device.directory.users.get(uuid.strip().upper())
+            user = call.device.directory.get(uuid.strip())
             if user is None or not user.peers:
                 raise invalid("users")
             peers.append(user.peers[0])

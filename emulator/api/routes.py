@@ -12,12 +12,13 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from emulator.api import camera, display, email, log, maintenance, misc, phone, switch, system
+from emulator.api import camera, directory, display, email, log, maintenance, misc, phone, switch, system
 from emulator.api import io as io_
 from emulator.api.params import FORM_LIMIT
 from emulator.device import levels
 
 GET_POST = frozenset({"GET", "POST"})
+WRITE = frozenset({"POST", "PUT"})
 EI = ("enhanced-integration",)  # "Licence: Yes" in the manual's table (firmware before 2.35)
 MB = 1024 * 1024
 
@@ -55,6 +56,9 @@ ROUTES: dict[str, Route] = _table(
     R("/api/system/time", system.time, "system", "system", since=levels.TIME,
       methods=frozenset({"GET", "POST", "PUT"})),
     R("/api/system/time/set", system.time, "system", "system", since=levels.TIME),
+    R("/api/system/timezone", system.timezone, "system", "system", since=levels.TIMEZONE,
+      methods=frozenset({"GET", "POST", "PUT"})),
+    R("/api/system/timezone/caps", system.timezone_caps, "system", "system", since=levels.TIMEZONE),
     R("/api/firmware", maintenance.firmware, "system", "system", methods=frozenset({"PUT"}),
       body_limit=64 * MB, raw_param=maintenance.FIRMWARE),
     R("/api/firmware/apply", maintenance.firmware_apply, "system", "system"),
@@ -97,4 +101,11 @@ ROUTES: dict[str, Route] = _table(
     R("/api/audio/test", misc.audio_test, "audio", "audio", licences=EI + ("enhanced-audio",)),
     # E-mail
     R("/api/email/send", email.send, "email", "email"),
+    # Directory (newer firmware; JSON bodies)
+    R("/api/dir/template", directory.template, "system", "system", since=levels.CURRENT),
+    R("/api/dir/query", directory.query, "system", "system", since=levels.CURRENT),
+    R("/api/dir/get", directory.get, "system", "system", since=levels.CURRENT),
+    R("/api/dir/create", directory.create, "system", "system", since=levels.CURRENT, methods=WRITE),
+    R("/api/dir/update", directory.update, "system", "system", since=levels.CURRENT, methods=WRITE),
+    R("/api/dir/delete", directory.delete, "system", "system", since=levels.CURRENT, methods=WRITE),
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from emulator.api.call import Call
 from emulator.api.replies import JSON, SUCCESS, Raw
 from emulator.device import levels
+from emulator.device import profile as profiles
+from emulator.errors import invalid
 
 
 def info(call: Call) -> dict:
@@ -62,3 +64,23 @@ def time(call: Call) -> dict | None:
         return None
     return {"utcTime": int(device.now()), "source": "NTP" if device.time_offset is None else "manual",
             "automatic": device.time_offset is None}
+
+
+def timezone(call: Call) -> dict | None:
+    """GET: the zone; PUT zone=<IANA name> (automatic=1: back to the profile's zone)."""
+    device = call.device
+    if call.request.method == "PUT":
+        automatic = call.params.choice("automatic", ("0", "1"), "0")
+        zone = call.params.get("zone")
+        if automatic == "1":
+            device.set_zone(device.profile.time_zone)
+        elif zone is not None:
+            if zone not in profiles.zones():
+                raise invalid("zone")
+            device.set_zone(zone)
+        return None
+    return {"automatic": device.zone == device.profile.time_zone, "zone": device.zone or "UTC"}
+
+
+def timezone_caps(call: Call) -> dict:
+    return {"timezones": sorted(profiles.zones())}

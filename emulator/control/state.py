@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import dataclasses
 import json
 import logging
 import os
@@ -89,7 +88,8 @@ def apply_config(device: Device, data: dict[str, Any]) -> None:
         image = None if image is None else base64.b64decode(image, validate=True)
     except (AttributeError, KeyError, TypeError, ValueError, ApiError) as exc:
         raise StateError(f"config: {exc}") from None
-    device.identity = dataclasses.replace(device.identity, sw_version=version)
+    if version != device.identity.sw_version:
+        device.install(version)
     if device.display is not None:
         device.display.image = image
     if changes is not None:

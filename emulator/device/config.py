@@ -9,6 +9,7 @@ rejected as a whole, so a bad upload never leaves half a configuration behind.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from lxml import etree
@@ -78,7 +79,7 @@ def export(device) -> bytes:
         _leaf(el, "Privileges", ",".join(sorted(account.privileges)))
 
     directory = _sub(root, "Directory")
-    for user in device.directory.users.values():
+    for user in device.directory:
         el = _sub(directory, "User", Uuid=user.uuid)
         _leaf(el, "Name", user.name)
         _leaf(el, "Switch", user.switch)
@@ -86,6 +87,8 @@ def export(device) -> bytes:
                             ("Code", user.codes)):
             for value in values:
                 _leaf(el, tag, value)
+        if user.extra:  # what dir/* clients stored beyond the model's fields (e-mail, photo, ...)
+            _leaf(el, "Extra", json.dumps(user.extra, sort_keys=True))
 
     head = (f"\n    Product name: {ident.variant}\n    Serial number: {ident.serial_number}\n"
             f"    Software version: {ident.sw_version}\n    Hardware version: {ident.hw_version}\n"
@@ -228,12 +231,13 @@ def _read(device, root) -> _Changes:
             if not uuid:
                 raise ConfigError("Uuid")
             users.append(DirectoryUser(
-                uuid=uuid, name=_text(el, "Name"),
+                uuid=uuid.upper(), name=_text(el, "Name"),
                 peers=[p.text or "" for p in el.findall("Peer")],
                 buttons=[_int(b.text, 1, 150) for b in el.findall("Button")],
                 cards=[(c.text or "").upper() for c in el.findall("Card")],
                 codes=[_code(c.text) for c in el.findall("Code")],
                 switch=_int(el.findtext("Switch", "1"), 1, len(device.switches)),
+                extra=_extra(el.findtext("Extra")),
             ))
         changes.users = users
     return changes
@@ -256,6 +260,15 @@ def _text(el, tag: str) -> str:
     if not text:
         raise ConfigError(tag)
     return text
+
+
+def _extra(text: str | None) -> dict:
+    if not text:
+        return {}
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ConfigError("Extra")
+    return value
 
 
 def _code(text: str | None) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from emulator.device import firmware, levels
+from emulator.device import profile as profiles
 from emulator.device.calls import Phone, SipAccount
 from emulator.device.clock import Clock, Timer, Timers
 from emulator.device.directory import Directory, DirectoryUser
@@ -73,7 +74,9 @@ class Device:
         self.noise = False
         self._door_timer: Timer | None = None
         self._door_alarms: set[str] = set()
+        self.zone = ""
         self._factory_configure()
+        self.set_zone(profile.time_zone)
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -87,7 +90,7 @@ class Device:
                            [SipAccount.from_profile(i + 1, s) for i, s in enumerate(p.sip_accounts)],
                            p.calls.ring_delay, p.calls.answer_delay, p.calls.register_delay,
                            session_events=self.at_least(levels.CURRENT))
-        self.directory = Directory([DirectoryUser.from_profile(u) for u in p.users])
+        self.directory = Directory([DirectoryUser.from_profile(u) for u in p.users], series=str(self.rng.getrandbits(63)))
         self.security = Security(self.clock, p.services, list(p.accounts), p.security.login_attempts,
                                  p.security.login_block_seconds, self._login_blocked)
         self.apply_options()
@@ -133,8 +136,6 @@ class Device:
             switch.active = switch.locked = switch.held = False
         self.motion = self.noise = False
         self._door_alarms.clear()
-        # The firmware may have changed since the last boot (firmware/apply): its event formats too.
-        self.switches.originators = self.phone.session_events = self.at_least(levels.CURRENT)
         self.online = True
         self.events.emit("DeviceState", state="startup")
         self.phone.boot()
@@ -164,7 +165,10 @@ class Device:
         self.clock.call_later(delay, self.boot)
 
     def factory_reset(self) -> None:
+        """The profile's configuration again; the installed firmware stays installed."""
+        installed = self.identity
         self._factory_configure()
+        self.install(installed.sw_version)
         self.restart()
 
     def reset(self) -> None:
@@ -172,6 +176,7 @@ class Device:
         self.power_off()
         self._factory_configure()
         self.time_offset = None
+        self.set_zone(self.profile.time_zone)
         self.audio_result = self.profile.timing.audio_test_result
         self.outbox.messages.clear()
         self.capture = Capture(self.clock, self.profile.identity.mac_address)
@@ -180,6 +185,12 @@ class Device:
     def now(self) -> float:
         """The device's wall time: the clock's, or the clock's plus what system/time set."""
         return self.clock.time() + (self.time_offset or 0.0)
+
+    def set_zone(self, zone: str) -> None:
+        """Use an IANA time zone: events carry its current offset as tzShift ("" = the profile's)."""
+        self.zone = zone
+        self.events.tz_shift = profiles.zone_shift(zone, self.now()) if zone else self.profile.tz_shift
+        self.changed()
 
     def set_time(self, utc: float | None) -> None:
         """Set the time by hand, or None to go back to automatic (NTP) time."""
@@ -332,6 +343,8 @@ class Device:
 
     def audio_test(self) -> None:
         """Start the audio loop test; AudioLoopTest reports the result a few seconds later."""
+        if not self.profile.hardware.microphone:
+            raise failed("the device has no microphone")
         self.timers.later(self.profile.timing.audio_test_seconds,
                           lambda: self.events.emit("AudioLoopTest", result=self.audio_result))
 
@@ -363,10 +376,17 @@ class Device:
     def apply_firmware(self, file_id: str | None = None) -> None:
         """Install the uploaded image and restart into it."""
         upload = self._take_upload(file_id)
-        package = upload.version if self.identity.firmware_package else ""
-        self.identity = dataclasses.replace(self.identity, sw_version=upload.version, firmware_package=package)
-        self.changed()
+        self.install(upload.version)
         self.restart()
+
+    def install(self, sw_version: str) -> None:
+        """Run this firmware: its version, and the event shapes of its level."""
+        package = sw_version if self.profile.identity.firmware_package else ""
+        self.identity = dataclasses.replace(self.identity, sw_version=sw_version, firmware_package=package)
+        current = self.at_least(levels.CURRENT)
+        self.switches.originators = current  # SwitchStateChanged names its originator
+        self.phone.session_events = current  # CallSessionStateChanged exists
+        self.changed()
 
     def reject_firmware(self, file_id: str | None = None) -> None:
         self._take_upload(file_id)
@@ -379,7 +399,7 @@ class Device:
         current = self.at_least(levels.CURRENT)
         candidates = [
             ("DeviceState", True),
-            ("AudioLoopTest", "enhanced-audio" in self.licences),
+            ("AudioLoopTest", hw.microphone and "enhanced-audio" in self.licences),
             ("MotionDetected", p.camera is not None),
             ("NoiseDetected", hw.microphone),
             ("KeyPressed", True),

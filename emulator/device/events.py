@@ -186,7 +186,7 @@ class Channels:
             return []
         if include == "all":
             return list(self.log.history)
-        if include.startswith("-") and include[1:].isdigit():
+        if include.startswith("-") and include[1:].isascii() and include[1:].isdigit():
             return self.log.since(int(include[1:]))
         raise invalid("include")
 
@@ -208,15 +208,24 @@ class Channels:
 
     async def pull(self, channel_id: int, timeout: float) -> list[Event]:
         channel = self.get(channel_id)
-        if not channel.queue and timeout > 0 and not channel.waiting:
+        if not channel.queue and timeout > 0:
+            # A newer pull takes over from one still waiting (most likely a pull its client gave
+            # up on): the older one ends empty and must not take the events meant for the newer.
+            previous = channel._waiter
             loop = asyncio.get_running_loop()
             waiter = channel._waiter = loop.create_future()
+            if previous is not None and not previous.done():
+                previous.set_result(None)
             timer = self.clock.call_later(timeout, _wake, waiter)
             try:
                 await waiter
             finally:
                 timer.cancel()
-                channel._waiter = None
+                superseded = channel._waiter is not waiter
+                if not superseded:
+                    channel._waiter = None
+            if superseded:
+                return []
         events = channel.take()
         if channel.id in self._channels:
             self._touch(channel)

@@ -12,10 +12,13 @@ checked at load; a bad file fails with its path, the key and the reason.
 
 from __future__ import annotations
 
+import datetime
+import functools
 import hashlib
 import re
 import tomllib
 import uuid
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -195,6 +198,7 @@ class Profile:
     description: str
     identity: Identity
     tz_shift: int
+    time_zone: str  # an IANA zone ("Europe/Prague"); "" = the fixed tz_shift
     camera: Camera | None
     display: Display | None
     hardware: Hardware
@@ -226,6 +230,18 @@ class Profile:
             return None
         wanted = Resolution(width, height)
         return wanted if wanted in self.camera.resolutions else None
+
+
+@functools.cache
+def zones() -> frozenset[str]:
+    """The IANA time zone names (from the tzdata package where the system has none)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def zone_shift(zone: str, when: float) -> int:
+    """Minutes a zone is ahead of UTC at a moment."""
+    offset = datetime.datetime.fromtimestamp(when, zoneinfo.ZoneInfo(zone)).utcoffset()
+    return int(offset.total_seconds() // 60) if offset is not None else 0
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
@@ -405,6 +421,9 @@ class _Reader:
         identity = self.identity(r.table("identity"))
         tz = r.table("time")
         tz_shift = tz.int("tz_shift", 0, lo=-720, hi=840)
+        time_zone = tz.str("zone", "")
+        if time_zone and time_zone not in zones():
+            raise tz.fail("zone", f"{time_zone!r} is not an IANA time zone")
         tz.done()
         camera = self.camera(r.table("camera", optional=True))
         display = self.display(r.table("display", optional=True))
@@ -431,6 +450,8 @@ class _Reader:
         accounts = tuple(self.account(t) for t in r.tables("accounts"))
         if len(accounts) > 5:
             raise ProfileError(self.file, "accounts", "at most five API accounts")
+        if len({a.name for a in accounts}) != len(accounts):
+            raise ProfileError(self.file, "accounts", "account names must be unique")
         security = self.security(r.table("security"))
         events = self.events(r.table("events"))
         timing = self.timing(r.table("timing"))
@@ -443,6 +464,7 @@ class _Reader:
         r.done()
         profile = Profile(
             name=name, path=str(path), description=description, identity=identity, tz_shift=tz_shift,
+            time_zone=time_zone,
             camera=camera, display=display, hardware=hardware, switches=switches, ports=ports, door=door,
             sip_accounts=sip, calls=calls, users=users, licences=licences, services=services,
             accounts=accounts, security=security, events=events, timing=timing, quirks=quirks, email=email,

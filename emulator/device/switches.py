@@ -45,11 +45,13 @@ class Switch:
         self.hold_timeout = 0  # seconds the current hold lasts; 0 = until released
         self._off_timer: Timer | None = None
         self._hold_timer: Timer | None = None
+        self._originator = "api"  # who activated it; the auto-off is theirs too
 
     # -- what the API and the physical world do --------------------------------------------
 
     def on(self, originator: str = "api") -> None:
         self._refuse_if_locked()
+        self._originator = originator
         self._set(True, originator)
         if self.config.mode == "monostable" and not self.held:
             # Re-activating a monostable switch restarts its timer.
@@ -116,7 +118,7 @@ class Switch:
     def _auto_off(self) -> None:
         self._off_timer = None
         if not self.held:
-            self._set(False, "api")
+            self._set(False, self._originator)
 
     def _set(self, state: bool, originator: str) -> None:
         if self.active == state:

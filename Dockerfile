@@ -1,0 +1,44 @@
+# helios-emulator: a 2N Helios IP intercom for CI, on ports 8080 (HTTP) and 8443 (HTTPS).
+#   docker build -t helios-emulator .
+#   docker run --rm -p 8080:8080 -p 8443:8443 helios-emulator
+# Every option is an environment variable too: HELIOS_PROFILE, HELIOS_AUTH, HELIOS_USER, ...
+
+FROM python:3.12-slim AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY emulator ./emulator
+COPY profiles ./profiles
+COPY assets ./assets
+RUN python3 -m venv /opt/helios \
+ && /opt/helios/bin/pip install --no-compile . \
+ && /opt/helios/bin/pip uninstall -y pip \
+ && find /opt/helios -name '__pycache__' -prune -exec rm -rf {} + \
+ && /opt/helios/bin/python -m compileall -q /opt/helios/lib
+
+FROM python:3.12-slim
+COPY --from=build /opt/helios /opt/helios
+# A fixed non-root user in group 0, with a group-writable home, so it also runs under an
+# arbitrary uid (OpenShift).
+RUN useradd --system --uid 10001 --gid 0 --home-dir /var/lib/helios --create-home --shell /usr/sbin/nologin helios \
+ && mkdir -p /var/lib/helios/state /var/lib/helios/profiles \
+ && chown -R 10001:0 /var/lib/helios && chmod -R g=u /var/lib/helios
+ENV PATH=/opt/helios/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    HELIOS_HOST=0.0.0.0 \
+    HELIOS_PORT=8080 \
+    HELIOS_HTTPS_PORT=8443 \
+    HELIOS_STATE_DIR=/var/lib/helios/state
+USER 10001
+WORKDIR /var/lib/helios
+# The state directory keeps the HTTPS certificate and the configuration across restarts; custom
+# profiles can be mounted into /var/lib/helios/profiles (HELIOS_PROFILE=/var/lib/helios/profiles/x.toml).
+VOLUME ["/var/lib/helios"]
+EXPOSE 8080 8443
+# Liveness: 200 once every listener serves (readiness, which also needs the emulated device up,
+# is /_emulator/ready).
+HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/_emulator/health' % os.environ.get('HELIOS_PORT', '8080'), timeout=2)"]
+# SIGTERM: stop accepting, end long-polls and streams, save the configuration, exit 0.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["helios-emulator"]
