@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sys
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from emulator import __version__, tls
 from emulator.api.auth import Authenticator
@@ -30,6 +32,7 @@ from emulator.media.camera import Camera
 from emulator.settings import Settings
 
 log = logging.getLogger("emulator")
+server_log = logging.getLogger("aiohttp.server")
 EMULATOR = web.AppKey("emulator", "Emulator")
 # The largest body any function takes (a firmware image); routes set their own, smaller limits.
 CLIENT_MAX_SIZE = 65 * 1024 * 1024
@@ -70,8 +73,10 @@ class Emulator:
 
     def _build_app(self) -> web.Application:
         middlewares = [control_app.token_middleware(self.settings.control_token)] if self.settings.control_token else []
-        app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=middlewares,
-                              handler_args={"max_field_size": 16384})
+        # auto_decompress off: a device does not inflate request bodies, and aiohttp's decoders turn
+        # junk Content-Encodings into tracebacks (or hangs); the body reaches the API as sent.
+        app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=middlewares, handler_args={
+            "max_field_size": 16384, "auto_decompress": False, "logger": ProtocolLog(server_log)})
         app[EMULATOR] = self
         app.router.add_route("*", "/api", self.dispatcher.handle)
         app.router.add_route("*", "/api/{tail:.*}", self.dispatcher.handle)
@@ -129,9 +134,9 @@ class Emulator:
     def reset(self) -> None:
         """Back to the profile's defaults, freshly booted; no faults, an empty journal."""
         self.faults.clear()
-        self.journal.clear()
-        self.scenarios.loaded.clear()
+        self.scenarios.clear()
         self.device.reset()
+        self.journal.clear()  # after the reset: not even its restart and boot are left
 
     # -- what the outside sees -------------------------------------------------------------
 
@@ -186,3 +191,16 @@ class Emulator:
                 "The HTTP API is under /api (try /api/system/info); the emulator's own control plane "
                 "is under /_emulator.\n")
         return web.Response(body=text.encode(), content_type="text/plain")
+
+
+class ProtocolLog(logging.LoggerAdapter):
+    """aiohttp's server logger, with malformed HTTP (answered 400 by aiohttp itself) logged at
+    debug level instead of as an error with a traceback: a client's garbage is not our failure."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info")
+        if exc is True or (exc is None and level >= logging.ERROR):
+            exc = sys.exc_info()[1]
+        if isinstance(exc, HttpProcessingError):
+            level = logging.DEBUG
+        super().log(level, msg, *args, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import ssl
 from dataclasses import dataclass
@@ -77,7 +78,7 @@ class Client:
         if user is not None and auth == "digest":
             middlewares = (aiohttp.DigestAuthMiddleware(*user),)
         elif user is not None and auth == "basic":
-            headers["Authorization"] = aiohttp.BasicAuth(*user).encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(":".join(user).encode()).decode()
         ssl_ctx = ssl.create_default_context()
         ssl_ctx.check_hostname = False
         ssl_ctx.verify_mode = ssl.CERT_NONE

@@ -99,7 +99,7 @@ class Authenticator:
     def _basic(self, encoded: str, security: Security) -> Account | None:
         try:
             raw = base64.b64decode(encoded.strip(), validate=True)
-        except binascii.Error:
+        except (binascii.Error, ValueError):  # ValueError: non-ASCII characters in the header
             return None
         try:
             decoded = raw.decode("utf-8")
@@ -120,8 +120,11 @@ class Authenticator:
         username, nonce, uri, answer = (fields.get(k) for k in ("username", "nonce", "uri", "response"))
         if not (username and nonce and uri and answer) or fields.get("realm") != self.realm:
             return None
-        if urlsplit(uri).path != path:
-            return None  # the uri must name the requested path; its query may be left out
+        try:
+            if urlsplit(uri).path != path:
+                return None  # the uri must name the requested path; its query may be left out
+        except ValueError:
+            return None  # not a URI at all
         algorithm = fields.get("algorithm", "MD5").upper()
         sess = algorithm.endswith("-SESS")
         if algorithm.removesuffix("-SESS") != self.algorithm:
@@ -132,7 +135,8 @@ class Authenticator:
             return None
 
         def h(value: str) -> str:
-            return hash_(value.encode()).hexdigest()
+            # Headers arrive decoded with surrogateescape; hash the bytes the client sent.
+            return hash_(value.encode("utf-8", "surrogateescape")).hexdigest()
 
         account = security.account(username)
         ha1 = h(f"{username}:{self.realm}:{(account or _NOBODY).password}")

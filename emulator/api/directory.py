@@ -116,7 +116,7 @@ def _apply(user: DirectoryUser, data: dict[str, Any]) -> None:
             if len(json.dumps(merged)) > MAX_EXTRA:
                 raise ValueError("too much data")
             user.extra = merged
-    except (AttributeError, KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, OverflowError, TypeError, ValueError):
         raise invalid(PARAM) from None
 
 

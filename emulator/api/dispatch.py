@@ -109,7 +109,7 @@ class Dispatcher:
         if not service.enabled:
             raise ApiError(ErrorCode.DISABLED)
         for licence in route.licences:
-            if licence == INTEGRATION and not device.profile.needs_integration_licence:
+            if licence == INTEGRATION and not device.needs_integration_licence:
                 continue  # no function needs the integration licence from 2.35 on
             if licence not in device.licences:
                 raise ApiError(ErrorCode.LICENSED)

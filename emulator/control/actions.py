@@ -112,8 +112,9 @@ def describe() -> dict[str, dict[str, Any]]:
 _TYPES = {"str": str, "bool": bool, "int": int}
 
 
-def run(emulator: Emulator, name: str, params: dict[str, Any]) -> Any:
-    """Run an action with JSON-ish parameters; FaultError (a ValueError) on a bad name or value."""
+def check(name: str, params: dict[str, Any], emulator: Any = None) -> inspect.BoundArguments:
+    """An action's name, parameter names and types checked (a scenario checks its steps with this
+    when it is loaded); FaultError (a ValueError) on a bad name or value."""
     fn = ACTIONS.get(name)
     if fn is None:
         raise FaultError(f"unknown action {name!r}; actions: {', '.join(ACTIONS)}")
@@ -128,4 +129,10 @@ def run(emulator: Emulator, name: str, params: dict[str, Any]) -> Any:
             value = bound.arguments[pname] = int(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise FaultError(f"{name}: {pname} must be {expected.__name__}")
-    return fn(*bound.args, **bound.kwargs)
+    return bound
+
+
+def run(emulator: Emulator, name: str, params: dict[str, Any]) -> Any:
+    """Run an action with JSON-ish parameters; FaultError (a ValueError) on a bad name or value."""
+    bound = check(name, params, emulator)
+    return ACTIONS[name](*bound.args, **bound.kwargs)

@@ -41,6 +41,7 @@ class Scenario:
         self.steps = steps
         self.done = 0
         self.errors: list[str] = []
+        self.timers: list[Any] = []  # steps still to come, cancelled when the scenarios are cleared
 
     def describe(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "steps": len(self.steps), "done": self.done,
@@ -71,6 +72,10 @@ def parse(text_or_data: str | dict[str, Any]) -> tuple[str, list[dict[str, Any]]
             name_ = step.pop("action")
             if name_ not in actions.ACTIONS:
                 raise FaultError(f"steps[{i}].action: unknown action {name_!r}")
+            try:
+                actions.check(name_, step)  # parameter names and types now, not in the middle of the run
+            except FaultError as exc:
+                raise FaultError(f"steps[{i}].{exc}") from None
             checked.append({"at": float(at), "action": name_, "params": step})
         elif "fault" in step and len(step) == 1 and isinstance(step["fault"], dict):
             spec = step["fault"]
@@ -103,8 +108,15 @@ class Scenarios:
             if step["at"] == 0:
                 self._run(scenario, step)  # "at 0" is now, on either clock
             else:
-                self.emulator.clock.call_later(step["at"], self._run, scenario, step)
+                scenario.timers.append(self.emulator.clock.call_later(step["at"], self._run, scenario, step))
         return scenario
+
+    def clear(self) -> None:
+        """Forget every scenario and stop the steps still to come (the control plane's reset)."""
+        for scenario in self.loaded.values():
+            for timer in scenario.timers:
+                timer.cancel()
+        self.loaded.clear()
 
     def _run(self, scenario: Scenario, step: dict[str, Any]) -> None:
         try:

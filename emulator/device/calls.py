@@ -14,6 +14,7 @@ from emulator.device.events import EventLog
 from emulator.device.profile import SipAccountSettings
 from emulator.errors import failed, invalid
 
+MAX_SESSIONS = 16  # calls at once; a device has only so many lines
 END_REASONS = ("normal", "busy", "rejected", "noanswer", "noresponse", "completed_elsewhere", "failure")
 HANGUP_REASONS = ("normal", "rejected", "busy")
 
@@ -135,6 +136,8 @@ class Phone:
         return session
 
     def _new_session(self, direction: str, peer: str) -> Session:
+        if len(self.sessions) >= MAX_SESSIONS:
+            raise failed("too many calls")
         session = Session(self._next_session, self._next_call, direction, peer)
         self._next_session += 1
         self._next_call += 1

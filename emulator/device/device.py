@@ -73,6 +73,7 @@ class Device:
         self.motion = False
         self.noise = False
         self._door_timer: Timer | None = None
+        self._boot_timer: Timer | None = None  # the boot a restart has pending
         self._door_alarms: set[str] = set()
         self.zone = ""
         self._factory_configure()
@@ -114,6 +115,11 @@ class Device:
         return self.api_level >= level
 
     @property
+    def needs_integration_licence(self) -> bool:
+        """Firmware before 2.35 wants the Enhanced Integration licence for most functions."""
+        return self.api_level < profiles.LICENCE_FREE_FROM
+
+    @property
     def api_level(self) -> tuple[int, int]:
         major, minor = self.identity.sw_version.split(".")[:2]
         return int(major), int(minor)
@@ -126,6 +132,9 @@ class Device:
 
     def boot(self) -> None:
         """Power on: empty history, ids from 1, DeviceState startup first, SIP registers."""
+        if self._boot_timer is not None:
+            self._boot_timer.cancel()  # booted at once (a reset) while a restart was pending: boot once
+            self._boot_timer = None
         self.timers.cancel_all()
         self.events.reset()
         self.boot_at = self.clock.monotonic()
@@ -162,7 +171,9 @@ class Device:
         """Restart now: offline for the profile's few seconds, then a fresh boot."""
         self.power_off()
         delay = self.profile.timing.restart_seconds if offline is None else offline
-        self.clock.call_later(delay, self.boot)
+        if self._boot_timer is not None:
+            self._boot_timer.cancel()  # restarted again while down: it comes up once, after the last
+        self._boot_timer = self.clock.call_later(delay, self.boot)
 
     def factory_reset(self) -> None:
         """The profile's configuration again; the installed firmware stays installed."""

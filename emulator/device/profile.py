@@ -27,6 +27,7 @@ from emulator.device.security import Account, Service, parse_privileges
 from emulator.resources import data_dir
 
 PROFILE_DIR = data_dir("profiles")
+ASSETS = data_dir("assets")
 DEFAULT_PROFILE = "verso"
 
 # Firmware from which no function needs the Enhanced Integration licence (manual overview, 2.35).
@@ -86,7 +87,7 @@ class Camera:
     default_source: str
     resolutions: tuple[Resolution, ...]
     lenient_resolution: bool
-    still: str  # image behind the test card: a file in assets/ or a path; "" for none
+    stills: dict[str, str]  # source -> image behind its test card (an absolute path)
 
 
 @dataclass(frozen=True)
@@ -220,10 +221,6 @@ class Profile:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "api_level", version_tuple(self.identity.sw_version)[:2])
-
-    @property
-    def needs_integration_licence(self) -> bool:
-        return self.api_level < LICENCE_FREE_FROM
 
     def resolution(self, width: int, height: int) -> Resolution | None:
         if self.camera is None:
@@ -413,6 +410,7 @@ class _Reader:
     def __init__(self, data: dict[str, Any], file: str):
         self.root = _Table(data, file, "")
         self.file = file
+        self.path = Path(file)
 
     def profile(self, path: Path) -> Profile:
         r = self.root
@@ -505,8 +503,21 @@ class _Reader:
             resolutions.append(Resolution(w, h))
         if not resolutions:
             raise t.fail("resolutions", "a camera has at least one resolution")
+        stills = {}
+        for source, image in t.get("stills", dict, {}).items():
+            key = f"stills.{source}"
+            if source not in sources:
+                raise t.fail(key, f"{source!r} is not a source of this camera")
+            if not isinstance(image, str):
+                raise t.fail(key, "expected a file name")
+            path = Path(image) if Path(image).is_absolute() else self.path.parent / image
+            if not path.is_file():
+                path = ASSETS / image
+            if not path.is_file():
+                raise t.fail(key, f"no image {image!r} next to the profile or in the shipped assets")
+            stills[source] = str(path)
         camera = Camera(sources=sources, default_source=default, resolutions=tuple(resolutions),
-                        lenient_resolution=t.bool("lenient_resolution", False), still=t.str("still", ""))
+                        lenient_resolution=t.bool("lenient_resolution", False), stills=stills)
         t.done()
         return camera
 

@@ -37,7 +37,7 @@ class Camera:
                 device_name=device.identity.device_name, source=source, width=width, height=height,
                 when=tick / GRID_HZ, tz_shift=device.events.tz_shift,
                 frame=int((device.clock.monotonic() - device.boot_at) * GRID_HZ), motion=device.motion,
-                still=device.profile.camera.still if device.profile.camera else "",
+                still=device.profile.camera.stills.get(source, "") if device.profile.camera else "",
             )
             loop = asyncio.get_running_loop()
             future = asyncio.ensure_future(loop.run_in_executor(None, frames.jpeg, scene))

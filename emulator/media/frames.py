@@ -12,13 +12,8 @@ import math
 import time as _time
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
-
-from emulator.resources import data_dir
-
-ASSETS = data_dir("assets")
 
 
 @dataclass(frozen=True)
@@ -31,7 +26,7 @@ class Scene:
     tz_shift: int  # minutes, for the local time printed on the frame
     frame: int
     motion: bool
-    still: str = ""
+    still: str = ""  # path of a background image
 
 
 @lru_cache(maxsize=16)
@@ -41,13 +36,9 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 
 @lru_cache(maxsize=32)
 def _background(width: int, height: int, source: str, still: str) -> Image.Image:
-    if still:
-        path = Path(still) if Path(still).is_absolute() else ASSETS / still
-        try:
-            with Image.open(path) as img:
-                return img.convert("RGB").resize((width, height))
-        except OSError:
-            pass  # a missing still falls back to the gradient; the profile loader checked it exists
+    if still:  # the profile loader checked the file
+        with Image.open(still) as img:
+            return img.convert("RGB").resize((width, height))
     # A gradient per source, so internal and external cameras look different at a glance.
     top, bottom = ((32, 64, 112), (12, 20, 36)) if source == "internal" else ((96, 48, 24), (28, 16, 10))
     gradient = Image.linear_gradient("L").resize((width, height))
@@ -58,7 +49,7 @@ def _background(width: int, height: int, source: str, still: str) -> Image.Image
 def render(scene: Scene) -> Image.Image:
     w, h = scene.width, scene.height
     img = _background(w, h, scene.source, scene.still).copy()
-    draw = ImageDraw.Draw(img)
+    draw = ImageDraw.Draw(img, "RGBA")
     unit = max(h // 16, 8)
 
     # The moving part: a bar that crosses the picture every four seconds.
@@ -80,7 +71,8 @@ def render(scene: Scene) -> Image.Image:
     y = max(unit // 3, 2)
     for text, size in lines:
         font = _font(size)
-        draw.text((unit // 2 + 1, y + 1), text, font=font, fill=(0, 0, 0))
+        left, top, right, bottom = draw.textbbox((unit // 2, y), text, font=font)
+        draw.rectangle((left - 3, top - 2, right + 3, bottom + 2), fill=(0, 0, 0, 140))  # legible on any still
         draw.text((unit // 2, y), text, font=font, fill=(255, 255, 255))
         y += size + max(size // 4, 1)
     return img

@@ -9,7 +9,7 @@ import pytest
 from emulator.device import profile as profiles
 from emulator.device.clock import VirtualClock
 from emulator.device.device import Device
-from emulator.device.profile import ProfileError, Resolution, load
+from emulator.device.profile import LICENCE_FREE_FROM, ProfileError, Resolution, load
 
 SHIPPED = ["access-unit", "force", "uni", "vario-2.15", "verso"]
 
@@ -51,14 +51,14 @@ def test_default_profile_is_verso():
     assert profile.name == "verso"
     assert profile.api_level == (2, 50)
     assert profile.identity.sw_version == "2.50.0.76.2"
-    assert not profile.needs_integration_licence
+    assert profile.api_level >= LICENCE_FREE_FROM
 
 
 def test_a_child_inherits_tables_key_by_key_and_replaces_arrays():
     verso, vario = load("verso"), load("vario-2.15")
     assert vario.name == "vario-2.15"  # the parent's name does not leak into the child
     assert vario.description.startswith("2N Helios IP Vario")
-    assert vario.api_level == (2, 15) and vario.needs_integration_licence
+    assert vario.api_level == (2, 15) and vario.api_level < LICENCE_FREE_FROM
     # [camera]: sources given, resolutions replaced as a whole, default_source inherited
     assert vario.camera.resolutions[0] == Resolution(160, 120)
     assert len(vario.camera.resolutions) == 6
