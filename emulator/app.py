@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import sys
+import weakref
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from emulator import __version__, tls
 from emulator.api.auth import Authenticator
 from emulator.api.dispatch import Dispatcher
+from emulator.api.routes import ROUTES
 from emulator.control import app as control_app
 from emulator.control.faults import Faults
 from emulator.control.journal import Journal
@@ -62,6 +64,8 @@ class Emulator:
         if self.store is not None and self.store.load():
             device.apply_options()  # the command line still wins over the saved configuration
         self.dispatcher = Dispatcher(self)
+        # Connections the control plane used: a device reboot drops every other connection.
+        self.control_transports: weakref.WeakSet[Any] = weakref.WeakSet()
         self.app = self._build_app()
         self.runner: web.AppRunner | None = None
         self.ports: dict[str, int] = {}  # "http"/"https" -> bound port
@@ -78,6 +82,8 @@ class Emulator:
         app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=middlewares, handler_args={
             "max_field_size": 16384, "auto_decompress": False, "logger": ProtocolLog(server_log)})
         app[EMULATOR] = self
+        for path in ROUTES:  # exact paths first: aiohttp finds them with one dict lookup
+            app.router.add_route("*", path, self.dispatcher.handle)
         app.router.add_route("*", "/api", self.dispatcher.handle)
         app.router.add_route("*", "/api/{tail:.*}", self.dispatcher.handle)
         app.router.add_routes(control_app.routes(self))
@@ -178,11 +184,12 @@ class Emulator:
         self.journal.on_power(online)
         if online:
             return
-        # The device went down: its API connections drop, and every nonce it issued is forgotten.
+        # The device went down: its connections drop (not the control plane's), and every nonce it
+        # issued is forgotten.
         self.auth.forget_nonces()
         server = self.runner.server if self.runner is not None else None
         for connection in server.connections if server is not None else ():
-            if connection.transport in self.dispatcher.transports:
+            if connection.transport not in self.control_transports:
                 connection.force_close()
 
     async def _index(self, request: web.Request) -> web.Response:

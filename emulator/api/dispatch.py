@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -44,9 +43,8 @@ class Outcome:
 class Dispatcher:
     def __init__(self, emulator: Emulator):
         self.emulator = emulator
-        # Transports of the connections that carried API requests: a reboot drops them (and only
-        # them, so the control plane keeps its connections).
-        self.transports: weakref.WeakSet[Any] = weakref.WeakSet()
+        # Replies of functions that depend only on the configuration: path -> (config version, body).
+        self._static: dict[str, tuple[int, bytes]] = {}
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         emulator = self.emulator
@@ -54,26 +52,28 @@ class Dispatcher:
             return drop(request)
         loop = asyncio.get_running_loop()
         started = loop.time()
-        faults = emulator.faults.for_request(request.method, request.path)
         outcome = Outcome()
-        respond = functools.partial(self._handle, request, outcome)
-        for fault in reversed(faults):  # the first fault added is the outermost
-            respond = functools.partial(fault.apply, request, respond, emulator)
-        response = await respond()
+        faults = emulator.faults.for_request(request.method, request.path)
+        if faults:
+            respond = functools.partial(self._handle, request, outcome)
+            for fault in reversed(faults):  # the first fault added is the outermost
+                respond = functools.partial(fault.apply, request, respond, emulator)
+            response = await respond()
+        else:
+            response = await self._handle(request, outcome)
         if emulator.device.capture.running:
             trace(emulator.device.capture, request, response)
+        params = outcome.params if outcome.params is not None else request.query
         emulator.journal.request(
-            method=request.method, path=request.path,
-            params=_redacted(outcome.params if outcome.params is not None else request.query),
-            account=outcome.account.name if outcome.account is not None else None,
-            transport="https" if request.secure else "http", status=response.status, code=outcome.code,
-            duration_ms=round((loop.time() - started) * 1000, 3), faults=[f.kind for f in faults])
+            request.method, request.path, _redacted(params) if params else {},
+            outcome.account.name if outcome.account is not None else None,
+            "https" if request.secure else "http", response.status, outcome.code,
+            (loop.time() - started) * 1000, [f.kind for f in faults] if faults else [])
         return response
 
     async def _handle(self, request: web.Request, outcome: Outcome) -> web.StreamResponse:
         emulator = self.emulator
         device = emulator.device
-        self.transports.add(request.transport)
         server = "HIP" + device.identity.sw_version
         try:
             route = ROUTES.get(request.path)
@@ -83,7 +83,10 @@ class Dispatcher:
             params = await params_.read(request, route.body_limit, route.raw_param)
             outcome.params = params.values
             call = Call(emulator, request, params, account, request.secure)
-            result = await route.handler(call) if route.is_async else route.handler(call)
+            if route.static and not params.values:
+                result = self._static_reply(route, call)
+            else:
+                result = await route.handler(call) if route.is_async else route.handler(call)
         except Unauthorized as err:
             outcome.code = int(err.code)
             return error_response(err, server, emulator.auth.challenges(err.scheme, err.stale))
@@ -128,7 +131,18 @@ class Dispatcher:
             raise failed("Unsupported Content-Type")  # fw 2.50 does this; off by default
         return account
 
+    def _static_reply(self, route: Route, call: Call) -> bytes:
+        """The JSON reply of a function that depends only on the configuration, rendered once per
+        configuration (system/info is what integrations poll most)."""
+        version = call.device.config_version
+        cached = self._static.get(route.path)
+        if cached is None or cached[0] != version:
+            cached = self._static[route.path] = (version, success(route.handler(call)))
+        return cached[1]
+
     async def _reply(self, request: web.Request, result: Any, server: str) -> web.StreamResponse:
+        if isinstance(result, bytes):
+            return response(result, JSON, server)
         if isinstance(result, web.StreamResponse):
             return result  # a stream the handler wrote itself (MJPEG)
         if isinstance(result, Raw):

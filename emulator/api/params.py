@@ -79,7 +79,7 @@ def _query(query: MultiMapping[str]) -> dict[str, str]:
 async def read(request: web.BaseRequest, limit: int, raw_param: str | None) -> Params:
     """Collect the parameters of a request. `limit` bounds the body; `raw_param` names the
     parameter a raw (non-form) body stands for, e.g. blob-fw for PUT /api/firmware."""
-    params = Params(_query(request.rel_url.query))
+    params = Params(_query(request.rel_url.query) if request.query_string else {})
     if not request.can_read_body:
         return params
     ctype = request.content_type

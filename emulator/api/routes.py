@@ -34,6 +34,7 @@ class Route:
     needs: str | None = None  # "camera" or "display": without it the model answers 1
     since: tuple[int, int] = levels.V2_15  # older firmware does not know the path (2)
     public: bool = False  # answers without credentials (system/info)
+    static: bool = False  # the reply depends only on the configuration (cached until it changes)
     body_limit: int = FORM_LIMIT  # largest body accepted (13 past it)
     raw_param: str | None = None  # what a raw body stands for (PUT /api/firmware)
     is_async: bool = field(init=False)
@@ -49,10 +50,10 @@ def _table(*routes: Route) -> dict[str, Route]:
 R = Route
 ROUTES: dict[str, Route] = _table(
     # System
-    R("/api/system/info", system.info, "system", "system", licences=(), public=True),
+    R("/api/system/info", system.info, "system", "system", licences=(), public=True, static=True),
     R("/api/system/status", system.status, "system", "system"),
     R("/api/system/restart", system.restart, "system", "system"),
-    R("/api/system/caps", system.caps, "system", "system", since=levels.CURRENT),
+    R("/api/system/caps", system.caps, "system", "system", since=levels.CURRENT, static=True),
     R("/api/system/time", system.time, "system", "system", since=levels.TIME,
       methods=frozenset({"GET", "POST", "PUT"})),
     R("/api/system/time/set", system.time, "system", "system", since=levels.TIME),
@@ -70,11 +71,11 @@ ROUTES: dict[str, Route] = _table(
     R("/api/pcap/restart", misc.pcap_restart, "system", "system"),
     R("/api/pcap/stop", misc.pcap_stop, "system", "system"),
     # Switch
-    R("/api/switch/caps", switch.caps, "switch", "switch-monitoring"),
+    R("/api/switch/caps", switch.caps, "switch", "switch-monitoring", static=True),
     R("/api/switch/status", switch.status, "switch", "switch-monitoring"),
     R("/api/switch/ctrl", switch.ctrl, "switch", "switch-control"),
     # I/O
-    R("/api/io/caps", io_.caps, "io", "io-monitoring"),
+    R("/api/io/caps", io_.caps, "io", "io-monitoring", static=True),
     R("/api/io/status", io_.status, "io", "io-monitoring"),
     R("/api/io/ctrl", io_.ctrl, "io", "io-control"),
     # Phone/Call
@@ -86,14 +87,14 @@ ROUTES: dict[str, Route] = _table(
     R("/api/call/answer", phone.answer, "phone", "call-control"),
     R("/api/call/hangup", phone.hangup, "phone", "call-control"),
     # Camera
-    R("/api/camera/caps", camera.caps, "camera", "camera", licences=(), needs="camera"),
+    R("/api/camera/caps", camera.caps, "camera", "camera", licences=(), needs="camera", static=True),
     R("/api/camera/snapshot", camera.snapshot, "camera", "camera", licences=(), needs="camera"),
     # Display
-    R("/api/display/caps", display.caps, "display", "display", needs="display"),
+    R("/api/display/caps", display.caps, "display", "display", needs="display", static=True),
     R("/api/display/image", display.image, "display", "display", needs="display",
       methods=frozenset({"PUT", "DELETE"}), body_limit=2 * MB),
     # Logging: no privilege; events are filtered per channel by the account's privileges.
-    R("/api/log/caps", log.caps, "logging", None, licences=()),
+    R("/api/log/caps", log.caps, "logging", None, licences=(), static=True),
     R("/api/log/subscribe", log.subscribe, "logging", None, licences=()),
     R("/api/log/unsubscribe", log.unsubscribe, "logging", None, licences=()),
     R("/api/log/pull", log.pull, "logging", None, licences=()),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from emulator.control.faults import FaultError
 from emulator.device.calls import END_REASONS
+from emulator.errors import ApiError
 
 if TYPE_CHECKING:
     from emulator.app import Emulator
@@ -119,6 +120,10 @@ def check(name: str, params: dict[str, Any], emulator: Any = None) -> inspect.Bo
     if fn is None:
         raise FaultError(f"unknown action {name!r}; actions: {', '.join(ACTIONS)}")
     signature = inspect.signature(fn)
+    known = list(signature.parameters)[1:]
+    unknown = sorted(p for p in params if p not in known)
+    if unknown:  # named before any missing one: "kee" says more than "missing key"
+        raise FaultError(f"{name}: {unknown[0]}: unknown parameter; parameters: {', '.join(known) or 'none'}")
     try:
         bound = signature.bind(emulator, **params)
     except TypeError as exc:
@@ -135,4 +140,10 @@ def check(name: str, params: dict[str, Any], emulator: Any = None) -> inspect.Bo
 def run(emulator: Emulator, name: str, params: dict[str, Any]) -> Any:
     """Run an action with JSON-ish parameters; FaultError (a ValueError) on a bad name or value."""
     bound = check(name, params, emulator)
-    return ACTIONS[name](*bound.args, **bound.kwargs)
+    if not emulator.device.online and name != "audio-result":
+        # A powered-down intercom feels no key, card or door (and must not journal a relay click).
+        raise FaultError(f"{name}: the device is down (restarting); /_emulator/ready says when it is back")
+    try:
+        return ACTIONS[name](*bound.args, **bound.kwargs)
+    except ApiError as exc:  # the device refused a value ("%9", an unknown card format): a bad parameter too
+        raise FaultError(f"{name}: {exc.description}" + (f" ({exc.param})" if exc.param else "")) from None

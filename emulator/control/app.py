@@ -41,7 +41,7 @@ OPEN = frozenset({"/_emulator/health", "/_emulator/ready"})
 
 def routes(emulator: Emulator) -> list[web.RouteDef]:
     c = Control(emulator)
-    return [
+    table = [
         web.get("/_emulator/health", c.health),
         web.get("/_emulator/ready", c.ready),
         web.get("/_emulator/actions", c.list_actions),
@@ -60,6 +60,17 @@ def routes(emulator: Emulator) -> list[web.RouteDef]:
         web.get("/_emulator/scenarios", c.scenarios),
         web.post("/_emulator/scenarios", c.start_scenario),
     ]
+    return [web.route(r.method, r.path, _remembered(emulator, r.handler)) for r in table]
+
+
+def _remembered(emulator: Emulator, handler: Handler) -> Handler:
+    """Remember the connection as a control-plane one: a device reboot leaves it open."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        emulator.control_transports.add(request.transport)
+        return await handler(request)
+
+    return handle
 
 
 def token_middleware(token: str) -> Callable[..., Any]:

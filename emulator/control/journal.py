@@ -19,31 +19,44 @@ from emulator.device.events import Event
 from emulator.device.outputs import Email
 
 DEFAULT_SIZE = 1000
+# A request entry is recorded as a tuple of these (cheap on the hot path) and read as a dict.
+REQUEST_FIELDS = ("seq", "kind", "time", "method", "path", "params", "account", "transport", "status", "code",
+                  "duration_ms", "faults")
 
 
 class Journal:
     def __init__(self, now: Callable[[], float], size: int = DEFAULT_SIZE):
         self._now = now  # the device's wall time: every entry's "time"
-        self.entries: deque[dict[str, Any]] = deque(maxlen=size)
+        self._entries: deque[dict[str, Any] | tuple[Any, ...]] = deque(maxlen=size)
         self._seq = itertools.count(1)
         self._switch_on_at: dict[int, float] = {}
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        return [_as_dict(e) for e in self._entries]
+
     def clear(self) -> None:
-        self.entries.clear()
+        self._entries.clear()
 
     def add(self, kind: str, **fields: Any) -> dict[str, Any]:
         entry = {"seq": next(self._seq), "kind": kind, "time": round(self._now(), 3), **fields}
-        self.entries.append(entry)
+        self._entries.append(entry)
         return entry
 
-    def request(self, **fields: Any) -> None:
-        self.add("request", **fields)
+    def request(self, method: str, path: str, params: dict[str, str], account: str | None, transport: str,
+                status: int, code: int | None, duration_ms: float, faults: list[str]) -> None:
+        self._entries.append((next(self._seq), "request", self._now(), method, path, params, account, transport,
+                              status, code, duration_ms, faults))
 
     def find(self, kind: str | None = None, **filters: Any) -> list[dict[str, Any]]:
         """Entries of a kind whose fields equal every filter; a filter on `path` matches a prefix
         when it ends with "*"."""
         out = []
-        for entry in self.entries:
+        for raw in self._entries:
+            entry = _as_dict(raw)
             if kind is not None and entry["kind"] != kind:
                 continue
             if all(_matches(entry.get(key), value) for key, value in filters.items()):
@@ -87,6 +100,15 @@ class Journal:
     def on_power(self, online: bool) -> None:
         if not online:
             self.add("action", action="restart")
+
+
+def _as_dict(entry: dict[str, Any] | tuple[Any, ...]) -> dict[str, Any]:
+    if isinstance(entry, dict):
+        return entry
+    out = dict(zip(REQUEST_FIELDS, entry))
+    out["time"] = round(out["time"], 3)
+    out["duration_ms"] = round(out["duration_ms"], 3)
+    return out
 
 
 def _matches(actual: Any, wanted: Any) -> bool:

@@ -85,6 +85,7 @@ class Device:
         """The configuration a factory reset returns to: the profile plus the command line."""
         p = self.profile
         self.identity: Identity = p.identity
+        self._api_level = p.api_level
         self.switches = Switches([SwitchConfig.from_profile(s) for s in p.switches], self.events, self.ports,
                                  self.timers, originators=self.at_least(levels.CURRENT))
         self.phone = Phone(self.clock, self.events, self.timers,
@@ -121,8 +122,8 @@ class Device:
 
     @property
     def api_level(self) -> tuple[int, int]:
-        major, minor = self.identity.sw_version.split(".")[:2]
-        return int(major), int(minor)
+        """The firmware level of the installed firmware (its first two version numbers)."""
+        return self._api_level
 
     def rename(self, name: str) -> None:
         self.identity = dataclasses.replace(self.identity, device_name=name)
@@ -394,6 +395,7 @@ class Device:
         """Run this firmware: its version, and the event shapes of its level."""
         package = sw_version if self.profile.identity.firmware_package else ""
         self.identity = dataclasses.replace(self.identity, sw_version=sw_version, firmware_package=package)
+        self._api_level = profiles.version_tuple(sw_version)[:2]
         current = self.at_least(levels.CURRENT)
         self.switches.originators = current  # SwitchStateChanged names its originator
         self.phone.session_events = current  # CallSessionStateChanged exists

@@ -75,6 +75,17 @@ class RequestFault(Fault):
         raise NotImplementedError
 
 
+async def send_by_hand(request: web.Request, reply: web.StreamResponse) -> tuple[web.StreamResponse, bytes] | None:
+    """Start sending a finished reply ourselves: status and headers with the full Content-Length;
+    the body is the caller's to write (slowly, or only in part). None for a reply that streams."""
+    if not isinstance(reply, web.Response) or not isinstance(reply.body, bytes):
+        return None
+    stream = web.StreamResponse(status=reply.status, headers=reply.headers)
+    stream.content_length = len(reply.body)
+    await stream.prepare(request)
+    return stream, reply.body
+
+
 class DeviceFault(Fault):
     scope = "device"
 

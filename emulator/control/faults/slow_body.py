@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aiohttp import web
-
-from emulator.control.faults.base import FaultError, RequestFault
+from emulator.control.faults.base import FaultError, RequestFault, send_by_hand
 
 
 class SlowBody(RequestFault):
@@ -19,12 +17,10 @@ class SlowBody(RequestFault):
 
     async def apply(self, request, respond, emulator):
         reply = await respond()
-        if not isinstance(reply, web.Response) or not isinstance(reply.body, bytes):
+        started = await send_by_hand(request, reply)
+        if started is None:
             return reply
-        body = reply.body
-        stream = web.StreamResponse(status=reply.status, headers=reply.headers)
-        stream.content_length = len(body)
-        await stream.prepare(request)
+        stream, body = started
         step = self.values["chunk"]
         for start in range(0, len(body), step):
             await stream.write(body[start:start + step])

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from emulator.api.dispatch import drop
-from emulator.control.faults.base import FaultError, RequestFault
+from emulator.control.faults.base import FaultError, RequestFault, send_by_hand
 
 
 class Truncate(RequestFault):
@@ -18,11 +16,9 @@ class Truncate(RequestFault):
 
     async def apply(self, request, respond, emulator):
         reply = await respond()
-        if not isinstance(reply, web.Response) or not isinstance(reply.body, bytes):
+        started = await send_by_hand(request, reply)
+        if started is None:
             return reply
-        body = reply.body
-        stream = web.StreamResponse(status=reply.status, headers=reply.headers)
-        stream.content_length = len(body)
-        await stream.prepare(request)
+        stream, body = started
         await stream.write(body[:int(len(body) * self.values["fraction"])])
         return drop(request)
