@@ -35,10 +35,11 @@ WORKDIR /var/lib/helios
 # profiles can be mounted into /var/lib/helios/profiles (HELIOS_PROFILE=/var/lib/helios/profiles/x.toml).
 VOLUME ["/var/lib/helios"]
 EXPOSE 8080 8443
-# Liveness: 200 once every listener serves (readiness, which also needs the emulated device up,
-# is /_emulator/ready).
+# Healthy = the liveness endpoint says every listener serves AND /api/system/info answers the
+# 2N envelope (see emulator/healthcheck.py). /_emulator/ready is the readiness endpoint (503 while
+# the emulated device reboots).
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/_emulator/health' % os.environ.get('HELIOS_PORT', '8080'), timeout=2)"]
+  CMD ["python3", "-m", "emulator.healthcheck"]
 # SIGTERM: stop accepting, end long-polls and streams, save the configuration, exit 0.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["helios-emulator"]

@@ -169,7 +169,7 @@ def create(call: Call) -> dict:
         created.append(user)
     for user in created:  # all checked first: nothing half-created
         directory.put(user)
-    call.device.changed()
+    call.device.configured()
     return {"series": directory.series, "users": [{"uuid": u.uuid, "timestamp": u.timestamp} for u in created]}
 
 
@@ -186,7 +186,7 @@ def update(call: Call) -> dict:
         changes.append(copy)
     for user in changes:
         directory.put(user)
-    call.device.changed()
+    call.device.configured()
     return {"series": directory.series, "users": [{"uuid": u.uuid, "timestamp": u.timestamp} for u in changes]}
 
 
@@ -196,5 +196,5 @@ def delete(call: Call) -> dict:
     if any(directory.get(u) is None for u in uuids):
         raise invalid(PARAM)
     deleted = [directory.delete(u) for u in uuids]
-    call.device.changed()
+    call.device.configured()
     return {"series": directory.series, "users": [{"uuid": u.uuid, "timestamp": u.timestamp} for u in deleted if u]}

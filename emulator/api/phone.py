@@ -62,7 +62,7 @@ def config(call: Call) -> dict | None:
     for account, fields in updates:  # all checked first: nothing half-applied
         for attr, value in fields.items():
             setattr(account, attr, value)
-    call.device.changed()
+    call.device.configured()
     return None
 
 

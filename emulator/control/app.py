@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from aiohttp import web
@@ -137,8 +138,8 @@ class Control:
     async def advance(self, request: web.Request) -> web.Response:
         body = await _body(request)
         seconds = body.get("advance") if isinstance(body, dict) else None
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            return _error("advance: seconds, not negative")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < math.inf:
+            return _error("advance: seconds, not negative (and not NaN or Infinity)")
         if not self.e.clock.virtual:
             return _error("the clock is real; start with --clock virtual to move it by hand", 409)
         self.e.clock.advance(seconds)  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ steps happen exactly when a test advances time past them.
 from __future__ import annotations
 
 import itertools
+import math
 import tomllib
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +67,7 @@ def parse(text_or_data: str | dict[str, Any]) -> tuple[str, list[dict[str, Any]]
             raise FaultError(f"steps[{i}]: expected a table")
         step = dict(step)
         at = step.pop("at", None)
-        if isinstance(at, bool) or not isinstance(at, (int, float)) or at < 0:
+        if isinstance(at, bool) or not isinstance(at, (int, float)) or not 0 <= at < math.inf:  # TOML has nan, inf
             raise FaultError(f"steps[{i}].at: seconds from the start, not negative")
         if "action" in step:
             name_ = step.pop("action")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import time
 from typing import Any, Callable, Protocol
 
@@ -104,6 +105,8 @@ class VirtualClock(Clock):
         """Move time forward, running every timer that falls due. Returns how many ran."""
         if seconds < 0:
             raise ValueError("time cannot go backwards")
+        if not math.isfinite(seconds):
+            raise ValueError("time moves by a finite number of seconds")  # NaN or inf would break it for good
         target = self._now + seconds
         ran = 0
         while self._timers and self._timers[0].when <= target:

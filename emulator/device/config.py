@@ -151,7 +151,7 @@ def apply(device, changes: _Changes) -> None:
         device.security.accounts = changes.accounts
     if changes.users is not None:
         device.directory.replace(changes.users)
-    device.changed()
+    device.configured()
 
 
 def _read(device, root) -> _Changes:

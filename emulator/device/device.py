@@ -112,6 +112,13 @@ class Device:
         for listener in list(self.change_listeners):
             listener()
 
+    def configured(self) -> None:
+        """A user changed the configuration through the API (a config upload, phone/config, the
+        directory): newer firmware tells its subscribers with ConfigurationChanged."""
+        self.changed()
+        if self.at_least(levels.CURRENT):
+            self.events.emit("ConfigurationChanged")
+
     def at_least(self, level: tuple[int, int]) -> bool:
         return self.api_level >= level
 
@@ -431,5 +438,6 @@ class Device:
             ("CallSessionStateChanged", current),
             ("DoorStateChanged", current and door),
             ("UserAuthenticated", current and (hw.keypad or bool(hw.card_reader))),
+            ("ConfigurationChanged", current),
         ]
         return [name for name, present in candidates if present]

@@ -485,13 +485,13 @@ def without(*names: str) -> list[str]:
 
 
 @pytest.mark.parametrize("profile, events", [
-    ("verso", V2_15_ALL + ["CallSessionStateChanged", "DoorStateChanged", "UserAuthenticated"]),
+    ("verso", V2_15_ALL + ["CallSessionStateChanged", "DoorStateChanged", "UserAuthenticated", "ConfigurationChanged"]),
     # No camera, keypad or card reader.
     ("uni", without("MotionDetected", "CodeEntered", "CardEntered") +
-     ["CallSessionStateChanged", "DoorStateChanged"]),
+     ["CallSessionStateChanged", "DoorStateChanged", "ConfigurationChanged"]),
     # No camera, no microphone and no Enhanced Audio licence.
     ("access-unit", without("MotionDetected", "NoiseDetected", "AudioLoopTest") +
-     ["CallSessionStateChanged", "DoorStateChanged", "UserAuthenticated"]),
+     ["CallSessionStateChanged", "DoorStateChanged", "UserAuthenticated", "ConfigurationChanged"]),
     # No tamper switch; nothing newer than 2.15.
     ("vario-2.15", without("TamperSwitchActivated")),
 ])

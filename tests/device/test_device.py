@@ -373,10 +373,12 @@ def test_event_types_follow_the_hardware_and_firmware():
         "DeviceState", "AudioLoopTest", "MotionDetected", "NoiseDetected", "KeyPressed", "KeyReleased",
         "CodeEntered", "CardEntered", "InputChanged", "OutputChanged", "SwitchStateChanged",
         "CallStateChanged", "RegistrationStateChanged", "TamperSwitchActivated", "UnauthorizedDoorOpen",
-        "DoorOpenTooLong", "LoginBlocked", "CallSessionStateChanged", "DoorStateChanged", "UserAuthenticated"]
+        "DoorOpenTooLong", "LoginBlocked", "CallSessionStateChanged", "DoorStateChanged", "UserAuthenticated",
+        "ConfigurationChanged"]
     vario, _ = make("vario-2.15")
     types = vario.event_types()
     assert "CallSessionStateChanged" not in types and "UserAuthenticated" not in types
+    assert "ConfigurationChanged" not in types
     assert "TamperSwitchActivated" not in types
     uni, _ = make("uni")
     types = uni.event_types()

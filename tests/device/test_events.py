@@ -623,6 +623,7 @@ def raise_everything(device: Device, clock: VirtualClock) -> None:
     attempt(device.tamper, True)
     attempt(device.ports.set_output, "relay1", True)
     device.switches.get(1).on()
+    device.configured()
     session = device.phone.dial("sip:200@sip.example.com")
     device.phone.hangup(session.session)
     if device.profile.hardware.microphone:

@@ -8,6 +8,7 @@ a test fails loudly instead of silently injecting nothing.
 from __future__ import annotations
 
 import fnmatch
+import math
 import random
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar
 
@@ -106,4 +107,6 @@ def _take(spec: dict[str, Any], name: str, kind: Any, default: Any) -> Any:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
         raise FaultError(f"{name}: expected {getattr(kind, '__name__', 'a number')}, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):  # JSON allows NaN and Infinity
+        raise FaultError(f"{name}: a finite number, got {value!r}")
     return value
