@@ -25,6 +25,7 @@ from emulator.control import app as control_app
 from emulator.control.faults import Faults
 from emulator.control.journal import Journal
 from emulator.control.scenario import Scenarios
+from emulator.control.scenario import parse as parse_scenario
 from emulator.control.state import StateStore
 from emulator.device import profile as profiles
 from emulator.device.clock import Clock, VirtualClock
@@ -60,9 +61,13 @@ class Emulator:
         device.power_listeners.append(self._power_changed)
         self.faults = Faults(self)
         self.scenarios = Scenarios(self)
+        # A --scenario file is read and checked now, so a bad one stops the start before any listener.
+        self._scenario = None if settings.scenario is None else settings.scenario.read_text(encoding="utf-8")
+        if self._scenario is not None:
+            parse_scenario(self._scenario)
         self.store = None if settings.state_dir is None else StateStore(settings.state_dir, device)
-        if self.store is not None and self.store.load():
-            device.apply_options()  # the command line still wins over the saved configuration
+        if self.store is not None:
+            self.store.load()  # the command line's --auth/--user still win: they override, not configure
         self.dispatcher = Dispatcher(self)
         # Connections the control plane used: a device reboot drops every other connection.
         self.control_transports: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -108,8 +113,8 @@ class Emulator:
         self.device.boot()
         if self.store is not None:
             self.device.change_listeners.append(self.store.changed)
-        if s.scenario is not None:
-            self.scenarios.start(s.scenario.read_text(encoding="utf-8"))
+        if self._scenario is not None:
+            self.scenarios.start(self._scenario)
         log.info("emulating a %s (firmware %s, profile %s) on %s", self.device.identity.variant,
                  self.device.identity.sw_version, self.profile.name, ", ".join(self.urls.values()))
 

@@ -14,6 +14,8 @@ from typing import Sequence
 
 from emulator import __version__
 from emulator.app import Emulator
+from emulator.control.faults import FaultError
+from emulator.control.state import StateError
 from emulator.device import profile as profiles
 from emulator.settings import Settings, parse_user
 
@@ -108,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         emulator = Emulator(settings)
     except profiles.ProfileError as exc:
         raise SystemExit(f"helios-emulator: bad profile: {exc}") from None
+    except (OSError, FaultError) as exc:
+        raise SystemExit(f"helios-emulator: cannot use the scenario {settings.scenario}: {exc}") from None
+    except StateError as exc:
+        raise SystemExit(f"helios-emulator: {exc}") from None
     try:
         asyncio.run(_serve(emulator))
     except KeyboardInterrupt:

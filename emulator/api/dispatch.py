@@ -48,10 +48,12 @@ class Dispatcher:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         emulator = self.emulator
-        if not emulator.device.online:
-            return drop(request)
         loop = asyncio.get_running_loop()
         started = loop.time()
+        if not emulator.device.online:
+            emulator.journal.request(request.method, request.path, _redacted(request.query), None,
+                                     "https" if request.secure else "http", None, None, 0.0, [])
+            return drop(request)
         outcome = Outcome()
         faults = emulator.faults.for_request(request.method, request.path)
         if faults:
@@ -67,7 +69,8 @@ class Dispatcher:
         emulator.journal.request(
             request.method, request.path, _redacted(params) if params else {},
             outcome.account.name if outcome.account is not None else None,
-            "https" if request.secure else "http", response.status, outcome.code,
+            "https" if request.secure else "http", None if isinstance(response, Dropped) else response.status,
+            outcome.code,
             (loop.time() - started) * 1000, [f.kind for f in faults] if faults else [])
         return response
 
@@ -108,7 +111,7 @@ class Dispatcher:
         if route.needs == "camera" and device.profile.camera is None or \
                 route.needs == "display" and device.display is None:
             raise ApiError(ErrorCode.NOT_SUPPORTED)
-        service = device.security.services[route.service]
+        service = device.security.service(route.service)
         if not service.enabled:
             raise ApiError(ErrorCode.DISABLED)
         for licence in route.licences:
@@ -156,10 +159,14 @@ class Dispatcher:
         return response(SUCCESS if result is None else success(result), JSON, server)
 
 
+class Dropped(web.Response):
+    """What a handler returns when it closed the connection instead of answering."""
+
+
 def drop(request: web.BaseRequest) -> web.StreamResponse:
     """End the connection without a reply, as a device that is down (or going down) does."""
     request.protocol.force_close()
-    return web.Response()
+    return Dropped()
 
 
 def trace(capture: Any, request: web.BaseRequest, response: web.StreamResponse) -> None:

@@ -95,16 +95,12 @@ class Device:
         self.directory = Directory([DirectoryUser.from_profile(u) for u in p.users], series=str(self.rng.getrandbits(63)))
         self.security = Security(self.clock, p.services, list(p.accounts), p.security.login_attempts,
                                  p.security.login_block_seconds, self._login_blocked)
-        self.apply_options()
+        # The command line wins over the profile and any saved configuration, without changing them.
+        if self.options.accounts is not None:
+            self.security.accounts_override = list(self.options.accounts)
+        self.security.auth_override = self.options.auth
         self.display = None if p.display is None else Display(p.display.name, p.display.width, p.display.height)
         self.changed()
-
-    def apply_options(self) -> None:
-        """What the command line says wins over the profile and over a saved configuration."""
-        if self.options.accounts is not None:
-            self.security.accounts = list(self.options.accounts)
-        if self.options.auth is not None:
-            self.security.set_auth(self.options.auth)
 
     def changed(self) -> None:
         """Configuration changed (name, switches, accounts, ...): cached replies are stale."""

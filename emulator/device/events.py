@@ -154,6 +154,7 @@ class Channels:
         # it returns the delays (device seconds) at which channels get it; [] drops it, None means
         # deliver normally.
         self.delivery: Callable[[Event], list[float] | None] | None = None
+        self._generation = 0  # one per boot
         log.listeners.append(self._deliver)
 
     def __len__(self) -> int:
@@ -233,6 +234,7 @@ class Channels:
 
     def close_all(self) -> None:
         """The device goes down: every channel is gone and every waiting pull ends."""
+        self._generation += 1  # events still on their way (a delay fault) die with the boot
         for channel in list(self._channels.values()):
             self._close(channel, ChannelClosed())
 
@@ -247,9 +249,11 @@ class Channels:
             if delay <= 0:
                 self._fan_out(event)
             else:
-                self.clock.call_later(delay, self._fan_out, event)
+                self.clock.call_later(delay, self._fan_out, event, self._generation)
 
-    def _fan_out(self, event: Event) -> None:
+    def _fan_out(self, event: Event, generation: int | None = None) -> None:
+        if generation is not None and generation != self._generation:
+            return
         for channel in self._channels.values():
             if channel.wants(event):
                 channel.put(event)

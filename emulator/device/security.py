@@ -70,27 +70,39 @@ class Account:
 
 
 class Security:
-    """Services, accounts and the login-failure tracker of one device."""
+    """Services, accounts and the login-failure tracker of one device.
+
+    `services` and `accounts` are what the device is configured with (what /api/config and the
+    state directory keep). The command line may override them for this run (`--auth`, `--user`):
+    `service()` and `account()` answer with the override, the configuration stays as it was.
+    """
 
     def __init__(self, clock: Clock, services: dict[str, Service], accounts: list[Account],
                  attempts: int, block_seconds: float, on_blocked: Callable[[str], None]):
         self.clock = clock
         self.services = dict(services)
         self.accounts = list(accounts)
+        self.auth_override: str | None = None
+        self.accounts_override: list[Account] | None = None
         self.attempts = attempts
         self.block_seconds = block_seconds
         self._on_blocked = on_blocked
         self._failures: dict[str, list[float]] = {}
         self._blocked_until: dict[str, float] = {}
 
+    def service(self, name: str) -> Service:
+        """The service as requests see it (with the command line's --auth)."""
+        service = self.services[name]
+        if self.auth_override is not None and service.auth != self.auth_override:
+            return replace(service, auth=self.auth_override)
+        return service
+
     def account(self, name: str) -> Account | None:
-        for account in self.accounts:
+        """The account of that name that may log in (the command line's --user accounts, if any)."""
+        for account in self.accounts if self.accounts_override is None else self.accounts_override:
             if account.name == name:
                 return account
         return None
-
-    def set_auth(self, method: str) -> None:
-        self.services = {name: replace(s, auth=method) for name, s in self.services.items()}
 
     # -- login blocking ------------------------------------------------------------------
 

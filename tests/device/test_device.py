@@ -11,6 +11,7 @@ from emulator.device.clock import VirtualClock
 from emulator.device.device import Device, Options
 from emulator.device.events import ChannelClosed
 from emulator.device.profile import load
+from emulator.device.security import Service
 from emulator.errors import ApiError, ErrorCode
 
 
@@ -134,7 +135,7 @@ def test_factory_reset_restores_a_renamed_and_reconfigured_device():
     device.rename("Renamed")
     device.switches.get(1).config.duration = 30
     device.directory.replace([])
-    device.security.set_auth("none")
+    device.security.services["system"] = Service(True, "https", "none")
     assert config.export(device) != factory
     device.factory_reset()
     assert not device.online
@@ -149,10 +150,9 @@ def test_factory_reset_restores_a_renamed_and_reconfigured_device():
 
 def test_factory_reset_keeps_the_command_line_options():
     device, clock = make(options=Options(auth="none", licence=False))
-    device.security.set_auth("digest")
     device.factory_reset()
     clock.advance(device.profile.timing.restart_seconds)
-    assert {s.auth for s in device.security.services.values()} == {"none"}
+    assert {device.security.service(name).auth for name in device.security.services} == {"none"}
     assert device.licences == frozenset()
 
 
@@ -171,9 +171,10 @@ def test_factory_reset_after_a_firmware_upgrade_keeps_the_new_firmware():
     assert device.identity.firmware_package == "2.51.0.80.1"
 
 
-def test_options_replace_auth_and_licences():
+def test_options_override_auth_without_changing_the_configuration():
     device, _ = make(options=Options(auth="basic", licence=False))
-    assert {s.auth for s in device.security.services.values()} == {"basic"}
+    assert {device.security.service(name).auth for name in device.security.services} == {"basic"}
+    assert {s.auth for s in device.security.services.values()} == {"digest"}  # what config keeps
     assert device.licences == frozenset()
     assert "AudioLoopTest" not in device.event_types()
 

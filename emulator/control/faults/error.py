@@ -30,5 +30,9 @@ class Error(RequestFault):
             error["param"] = self.values["param"]
         error["description"] = self.values["description"] or known
         body = json.dumps({"success": False, "error": error}).encode()
-        return web.Response(status=401 if code == 9 else 200, body=body,
-                            headers={"Content-Type": JSON, "Server": emulator.server_header})
+        response = web.Response(status=401 if code == 9 else 200, body=body,
+                                headers={"Content-Type": JSON, "Server": emulator.server_header})
+        if code == 9:  # a 401 always carries a challenge, as the device's own do
+            for challenge in emulator.auth.challenges("digest"):
+                response.headers.add("WWW-Authenticate", challenge)
+        return response

@@ -1,0 +1,213 @@
+"""The journal: what was asked of the device (every /api request) and what the device did, in
+device terms (a switch on, then off after so long; a call dialled, connected, hung up; an e-mail;
+a restart and boot). Read and filtered with GET /_emulator/journal, cleared with DELETE, and
+bounded by journal_size however long the emulator runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+
+from emulator.device.clock import VirtualClock
+
+
+@pytest.fixture
+async def emu(make_emulator):
+    """Digest as admin/2n on every service, HTTP and HTTPS, a virtual clock."""
+    emulator = await make_emulator(clock=VirtualClock())
+    emulator.clock.advance(2)  # past the SIP registration at boot
+    emulator.journal.clear()
+    return emulator
+
+
+@pytest.fixture
+async def api(emu, make_client):
+    return make_client(emu)
+
+
+@pytest.fixture
+async def control(emu):
+    session = aiohttp.ClientSession()
+
+    async def call(method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        async with session.request(method, emu.url + "/_emulator" + path, **kwargs) as r:
+            return r.status, await r.json()
+
+    yield call
+    await session.close()
+
+
+async def journal(control, **query: Any) -> list[dict]:
+    status, entries = await control("GET", "/journal", params={k: str(v) for k, v in query.items()})
+    assert status == 200
+    return entries
+
+
+async def advance(control, seconds: float) -> None:
+    assert (await control("POST", "/clock", json={"advance": seconds}))[0] == 200
+
+
+# -- request entries -------------------------------------------------------------------------------
+
+
+async def test_a_request_entry_says_who_asked_what_and_how_it_went(api, control):
+    assert (await api.get("/api/switch/ctrl", switch=1, action="on")).result is None
+    [entry] = await journal(control, kind="request", status=200)  # after the Digest challenge (401)
+    assert entry["method"] == "GET"
+    assert entry["path"] == "/api/switch/ctrl"
+    assert entry["params"] == {"switch": "1", "action": "on"}
+    assert entry["account"] == "admin"
+    assert entry["transport"] == "http"
+    assert entry["status"] == 200
+    assert entry["code"] is None
+    assert isinstance(entry["duration_ms"], (int, float)) and 0 <= entry["duration_ms"] < 5000
+    assert entry["faults"] == []
+    assert isinstance(entry["seq"], int) and isinstance(entry["time"], float)
+
+
+async def test_the_challenge_and_errors_are_journalled_with_their_2n_code(api, control):
+    await api.get("/api/switch/ctrl", switch=1, action="explode")  # Digest: a 401 first, then 12
+    entries = await journal(control, kind="request")
+    assert [(e["status"], e["code"], e["account"]) for e in entries] == [(401, 9, None), (200, 12, "admin")]
+
+
+async def test_https_requests_say_so(emu, make_client, control):
+    client = make_client(emu, scheme="https")
+    await client.get("/api/system/status")
+    assert {e["transport"] for e in await journal(control, kind="request")} == {"https"}
+
+
+async def test_posted_parameters_are_journalled_and_passwords_are_not(api, control):
+    await api.post("/api/system/info", data={"password": "hunter2", "x": "1"})
+    [entry] = await journal(control, kind="request", path="/api/system/info")
+    assert entry["method"] == "POST"
+    assert entry["params"] == {"password": "***", "x": "1"}
+    assert "hunter2" not in str(await journal(control))
+
+
+async def test_the_control_plane_is_not_journalled(control):
+    await control("GET", "/health")
+    await control("GET", "/state")
+    await control("GET", "/faults")
+    assert await journal(control) == []
+
+
+async def test_faulted_requests_name_their_faults(api, control):
+    assert (await control("POST", "/faults", json={"kind": "status", "status": 503, "times": 1}))[0] == 201
+    await api.get("/api/system/status")
+    [entry] = await journal(control, kind="request")
+    assert entry["status"] == 503 and entry["faults"] == ["status"]
+
+
+# -- action entries --------------------------------------------------------------------------------
+
+
+async def test_switch_on_then_off_with_its_duration(api, control):
+    await api.get("/api/switch/ctrl", switch=1, action="trigger")
+    await advance(control, 30)
+    entries = await journal(control, kind="action", action="switch")
+    assert [(e["switch"], e["state"], e.get("duration")) for e in entries] == [(1, "on", None), (1, "off", 5.0)]
+
+
+async def test_switch_held_on_by_hand_for_so_long(api, control):
+    await api.get("/api/switch/ctrl", switch=2, action="on")
+    await advance(control, 2.5)
+    await api.get("/api/switch/ctrl", switch=2, action="off")
+    entries = await journal(control, kind="action", action="switch", switch=2)
+    assert [(e["state"], e.get("duration")) for e in entries] == [("on", None), ("off", 2.5)]
+
+
+async def test_the_relay_output_is_journalled_too(api, control):
+    await api.get("/api/switch/ctrl", switch=1, action="trigger")
+    await advance(control, 5)
+    entries = await journal(control, kind="action", action="output")
+    assert [(e["port"], e["state"]) for e in entries] == [("relay1", "on"), ("relay1", "off")]
+
+
+async def test_a_call_dialled_connected_and_hung_up(api, control):
+    session = (await api.get("/api/call/dial", number="sip:200@sip.example.com")).result["session"]
+    await advance(control, 1)
+    assert (await control("POST", "/actions/peer-answers", json={"session": session}))[0] == 200
+    await api.get("/api/call/hangup", session=session)
+    entries = await journal(control, kind="action", action="call")
+    assert [(e["event"], e["session"], e["peer"], e["direction"]) for e in entries] == [
+        ("dial", session, "sip:200@sip.example.com", "outgoing"),
+        ("connected", session, "sip:200@sip.example.com", "outgoing"),
+        ("hangup", session, "sip:200@sip.example.com", "outgoing")]
+    assert entries[-1]["reason"] == "normal"
+
+
+async def test_an_incoming_call(control):
+    status, body = await control("POST", "/actions/incoming-call", json={"peer": "sip:300@x"})
+    assert status == 200
+    [entry] = await journal(control, kind="action", action="call")
+    assert entry["event"] == "incoming" and entry["direction"] == "incoming"
+    assert entry["session"] == body["result"]["session"]
+
+
+async def test_an_email(api, control):
+    await api.get("/api/email/send", to="someone@example.com", subject="Doorbell")
+    [entry] = await journal(control, kind="action", action="email")
+    assert entry["to"] == "someone@example.com" and entry["subject"] == "Doorbell"
+    assert entry["pictures"] == 0
+
+
+async def test_a_restart_and_the_boot_after_it(api, control):
+    await api.get("/api/system/restart")
+    assert [e["action"] for e in await journal(control, kind="action")] == ["restart"]
+    await advance(control, 3)
+    assert [e["action"] for e in await journal(control, kind="action")][:2] == ["restart", "boot"]
+
+
+async def test_entries_are_in_order_and_timed_on_the_device_clock(api, control):
+    await api.get("/api/switch/ctrl", switch=1, action="trigger")
+    await advance(control, 10)
+    await api.get("/api/system/status")
+    entries = await journal(control)
+    seqs = [e["seq"] for e in entries]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    times = [e["time"] for e in entries]
+    assert times == sorted(times)
+    assert times[-1] - times[0] == pytest.approx(10, abs=0.01)
+
+
+# -- filters, clearing, bounds ----------------------------------------------------------------
+
+
+async def test_filters_kind_path_prefix_and_code(api, control):
+    await api.get("/api/switch/ctrl", switch=1, action="explode")  # 12
+    await api.get("/api/switch/status", switch=77)  # 12
+    await api.get("/api/switch/status")  # fine
+    await api.get("/api/system/info", x="explode")  # another service
+    found = await journal(control, kind="request", path="/api/switch/*", code=12)
+    assert [(e["path"], e["code"]) for e in found] == [("/api/switch/ctrl", 12), ("/api/switch/status", 12)]
+    assert len(await journal(control, kind="request", path="/api/switch/*")) == 4  # and the first challenge
+    assert [e["path"] for e in await journal(control, kind="request", path="/api/system/info")] == ["/api/system/info"]
+    assert await journal(control, kind="request", path="/api/switch") == []  # no "*": exact
+    assert len(await journal(control, kind="request", status=401)) == 1  # the first Digest challenge
+    assert await journal(control, kind="nonsense") == []
+
+
+async def test_delete_clears_and_recording_goes_on(api, control):
+    await api.get("/api/system/status")
+    assert await journal(control) != []
+    assert await control("DELETE", "/journal") == (200, {"ok": True})
+    assert await journal(control) == []
+    await api.get("/api/system/status")
+    assert [e["path"] for e in await journal(control)] == ["/api/system/status"]
+
+
+async def test_bounded_by_journal_size(make_emulator, make_client):
+    emu = await make_emulator(clock=VirtualClock(), journal_size=50, auth="none")
+    api = make_client(emu, user=None)
+    for i in range(200):
+        await api.get("/api/system/status", n=i)
+    entries = emu.journal.find()
+    assert len(entries) == 50
+    async with aiohttp.ClientSession() as session, session.get(emu.url + "/_emulator/journal") as r:
+        served = await r.json()
+    assert len(served) == 50
+    assert [e["params"]["n"] for e in served] == [str(i) for i in range(150, 200)]  # the newest kept
