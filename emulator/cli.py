@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from emulator import __version__
 from emulator.app import Emulator

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -43,7 +42,7 @@ class Mailer:
         try:
             await aiosmtplib.send(message, hostname=self.host, port=self.port, timeout=TIMEOUT,
                                   start_tls=False, use_tls=False)
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             email.status, email.error = "failed", str(exc) or type(exc).__name__
             return False
         email.status = "sent"

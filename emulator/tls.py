@@ -39,7 +39,7 @@ def generate(device_name: str, serial: str, hosts: list[str]) -> tuple[bytes, by
         except ValueError:
             if host:
                 alt_names.append(x509.DNSName(host))
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)

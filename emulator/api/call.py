@@ -33,7 +33,7 @@ class Call:
 
     @property
     def server(self) -> str:
-        return "HIP" + self.emulator.device.identity.sw_version
+        return self.emulator.server_header
 
     def json_object(self, key: str) -> Any:
         """A key of the JSON body; 11 when the body or the key is missing."""

@@ -50,9 +50,10 @@ class Dispatcher:
         emulator = self.emulator
         loop = asyncio.get_running_loop()
         started = loop.time()
+        transport = "https" if request.secure else "http"
         if not emulator.device.online:
-            emulator.journal.request(request.method, request.path, _redacted(request.query), None,
-                                     "https" if request.secure else "http", None, None, 0.0, [])
+            emulator.journal.request(request.method, request.path, _redacted(request.query), None, transport,
+                                     None, None, 0.0, [])
             return drop(request)
         outcome = Outcome()
         faults = emulator.faults.for_request(request.method, request.path)
@@ -68,16 +69,15 @@ class Dispatcher:
         params = outcome.params if outcome.params is not None else request.query
         emulator.journal.request(
             request.method, request.path, _redacted(params) if params else {},
-            outcome.account.name if outcome.account is not None else None,
-            "https" if request.secure else "http", None if isinstance(response, Dropped) else response.status,
-            outcome.code,
-            (loop.time() - started) * 1000, [f.kind for f in faults] if faults else [])
+            outcome.account.name if outcome.account is not None else None, transport,
+            None if isinstance(response, Dropped) else response.status, outcome.code,
+            (loop.time() - started) * 1000, [f.kind for f in faults])
         return response
 
     async def _handle(self, request: web.Request, outcome: Outcome) -> web.StreamResponse:
         emulator = self.emulator
         device = emulator.device
-        server = "HIP" + device.identity.sw_version
+        server = emulator.server_header
         try:
             route = ROUTES.get(request.path)
             if route is None or device.api_level < route.since:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from emulator.api import camera, directory, display, email, log, maintenance, misc, phone, switch, system
 from emulator.api import io as io_

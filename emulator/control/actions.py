@@ -7,7 +7,8 @@ its schema. The control API, the Python handle and scenarios all call `run(emula
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 from emulator.control.faults import FaultError
 from emulator.device.calls import END_REASONS

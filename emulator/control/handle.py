@@ -18,7 +18,8 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 from emulator.app import Emulator
 from emulator.control import actions, state

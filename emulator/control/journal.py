@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from emulator.device.events import Event
 from emulator.device.outputs import Email
@@ -105,7 +106,7 @@ class Journal:
 def _as_dict(entry: dict[str, Any] | tuple[Any, ...]) -> dict[str, Any]:
     if isinstance(entry, dict):
         return entry
-    out = dict(zip(REQUEST_FIELDS, entry))
+    out = dict(zip(REQUEST_FIELDS, entry, strict=True))
     out["time"] = round(out["time"], 3)
     out["duration_ms"] = round(out["duration_ms"], 3)
     return out

@@ -12,7 +12,8 @@ override the `helios_settings` fixture to change the defaults of a whole module 
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import pytest
 

@@ -13,7 +13,8 @@ import heapq
 import itertools
 import math
 import time
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable
 
 
 class Timer(Protocol):

@@ -143,7 +143,7 @@ def apply(device, changes: _Changes) -> None:
             new.registered, new.register_time = old.registered, old.register_time
         device.phone.accounts[:] = changes.sip
     if changes.switches is not None:
-        for switch, config in zip(device.switches, changes.switches):
+        for switch, config in zip(device.switches, changes.switches, strict=True):
             switch.config = config
     if changes.services is not None:
         device.security.services.update(changes.services)

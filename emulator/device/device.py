@@ -11,7 +11,7 @@ import dataclasses
 import random
 import uuid
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from emulator.device import firmware, levels
 from emulator.device import profile as profiles
@@ -23,7 +23,7 @@ from emulator.device.io import Port, Ports
 from emulator.device.outputs import Display, Outbox
 from emulator.device.pcap import Capture
 from emulator.device.profile import Identity, Profile
-from emulator.device.security import Account, Security, Service
+from emulator.device.security import Account, Security
 from emulator.device.switches import SwitchConfig, Switches
 from emulator.errors import failed, invalid
 

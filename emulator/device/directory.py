@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid as uuid_
 from dataclasses import dataclass, field
-from typing import Iterator
+from collections.abc import Iterator
 
 from emulator.device.profile import User
 

@@ -12,7 +12,8 @@ import json
 import random
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from emulator.device.clock import Clock, Timer
 from emulator.errors import ApiError, ErrorCode, invalid

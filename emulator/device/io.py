@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from emulator.device.events import EventLog
 from emulator.device.profile import PortSettings

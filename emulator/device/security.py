@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from emulator.device.clock import Clock
 

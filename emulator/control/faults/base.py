@@ -10,7 +10,8 @@ from __future__ import annotations
 import fnmatch
 import math
 import random
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 

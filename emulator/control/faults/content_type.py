@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from aiohttp import web
 
 from emulator.control.faults.base import RequestFault
 
