@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -79,13 +80,12 @@ async def snapshot(session: aiohttp.ClientSession, base: str, width: int, height
     return time.perf_counter() - started
 
 
-async def snapshot_latency(session: aiohttp.ClientSession, base: str, requests: int, deadline: float) -> list[str]:
+async def snapshot_latency(session: aiohttp.ClientSession, base: str, requests: int, deadline: float) -> list[dict]:
     async with session.get(base + "/api/camera/caps") as resp:
         caps = (await resp.json())["result"]
     sizes = [(r["width"], r["height"]) for r in caps["jpegResolution"]]
     await snapshot(session, base, 160, 120) if (160, 120) in sizes else None  # warm up the connection
-    rows = ["| size | fresh frame p50 ms | fresh frame p99 ms | cached p50 ms | requests |",
-            "|---|---:|---:|---:|---:|"]
+    out = []
     for width, height in sorted(sizes, key=lambda s: s[0] * s[1]):
         fresh, cached = [], []
         for _ in range(requests):
@@ -94,12 +94,23 @@ async def snapshot_latency(session: aiohttp.ClientSession, base: str, requests: 
             await asyncio.sleep(FRAME_GRID + 0.004)  # the next frame of the grid
             fresh.append(await snapshot(session, base, width, height))
             cached.append(await snapshot(session, base, width, height))
-        if not fresh:
-            rows.append(f"| {width}x{height} | (time budget spent) | | | 0 |")
-            continue
-        rows.append(f"| {width}x{height} | {percentile(fresh, 50) * 1000:.1f} | {percentile(fresh, 99) * 1000:.1f} "
-                    f"| {percentile(cached, 50) * 1000:.1f} | {len(fresh)} |")
-    return rows
+        row = {"size": f"{width}x{height}", "pixels": width * height, "requests": len(fresh)}
+        if fresh:
+            row.update(fresh_p50=percentile(fresh, 50) * 1000, fresh_p99=percentile(fresh, 99) * 1000,
+                       cached_p50=percentile(cached, 50) * 1000)
+        out.append(row)
+    return out
+
+
+SNAPSHOT_HEAD = ["| size | fresh frame p50 ms | fresh frame p99 ms | cached p50 ms | requests |",
+                 "|---|---:|---:|---:|---:|"]
+
+
+def snapshot_row(r: dict) -> str:
+    if not r["requests"]:
+        return f"| {r['size']} | (time budget spent) | | | 0 |"
+    return (f"| {r['size']} | {r['fresh_p50']:.1f} | {r['fresh_p99']:.1f} | {r['cached_p50']:.1f} "
+            f"| {r['requests']} |")
 
 
 async def viewer(session: aiohttp.ClientSession, base: str, counts: list[int], sizes: list[int], i: int,
@@ -122,7 +133,17 @@ async def viewer(session: aiohttp.ClientSession, base: str, counts: list[int], s
             first.set()
 
 
-async def mjpeg_cost(base: str, pid: int, viewers: int, seconds: float) -> str:
+def rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+async def mjpeg_cost(base: str, pid: int, viewers: int, seconds: float) -> dict:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None)) as session:
         counts, sizes = [0] * viewers, [0] * viewers
@@ -135,7 +156,8 @@ async def mjpeg_cost(base: str, pid: int, viewers: int, seconds: float) -> str:
             cpu0, wall0 = cpu_seconds(pid), time.monotonic()
             await asyncio.sleep(seconds)
             cpu1, wall1 = cpu_seconds(pid), time.monotonic()
-            frames = [c - c0 for c, c0 in zip(counts, counts0)]
+            rss = rss_mib(pid)
+            frames = [c - c0 for c, c0 in zip(counts, counts0, strict=True)]
             sent = sum(sizes) - sum(sizes0)
         finally:
             stop.set()
@@ -143,50 +165,73 @@ async def mjpeg_cost(base: str, pid: int, viewers: int, seconds: float) -> str:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
     wall = wall1 - wall0
-    cpu = f"{(cpu1 - cpu0) / wall:.3f}" if cpu0 is not None and cpu1 is not None else "n/a"
     per_viewer = [f / wall for f in frames]
-    return (f"| {viewers} | {cpu} | {statistics.mean(per_viewer):.1f} | {min(per_viewer):.1f} "
-            f"| {sent / wall / 1e6:.2f} | {wall:.1f} |")
+    return {"viewers": viewers, "cpu": (cpu1 - cpu0) / wall if cpu0 is not None and cpu1 is not None else None,
+            "fps_mean": statistics.mean(per_viewer), "fps_min": min(per_viewer), "mb_per_s": sent / wall / 1e6,
+            "seconds": wall, "rss_mib": rss}
 
 
-async def idle_cost(pid: int, seconds: float) -> str:
+async def idle_cost(pid: int, seconds: float) -> dict:
     cpu0, wall0 = cpu_seconds(pid), time.monotonic()
     await asyncio.sleep(seconds)
     cpu1, wall1 = cpu_seconds(pid), time.monotonic()
-    cpu = f"{(cpu1 - cpu0) / (wall1 - wall0):.3f}" if cpu0 is not None and cpu1 is not None else "n/a"
-    return f"| 0 (idle) | {cpu} | | | | {wall1 - wall0:.1f} |"
+    return {"viewers": 0, "cpu": (cpu1 - cpu0) / (wall1 - wall0) if cpu0 is not None and cpu1 is not None else None,
+            "seconds": wall1 - wall0, "rss_mib": rss_mib(pid)}
 
 
-async def run(args: argparse.Namespace) -> None:
+MJPEG_HEAD = ["| viewers | emulator CPU s/s | frames/s per viewer (mean) | (min) | MB/s sent | seconds |",
+              "|---:|---:|---:|---:|---:|---:|"]
+
+
+def mjpeg_row(r: dict) -> str:
+    cpu = "n/a" if r.get("cpu") is None else f"{r['cpu']:.3f}"
+    if r.get("skipped"):
+        return f"| {r['viewers']} | (time budget spent) | | | | |"
+    if r["viewers"] == 0:
+        return f"| 0 (idle) | {cpu} | | | | {r['seconds']:.1f} |"
+    return (f"| {r['viewers']} | {cpu} | {r['fps_mean']:.1f} | {r['fps_min']:.1f} "
+            f"| {r['mb_per_s']:.2f} | {r['seconds']:.1f} |")
+
+
+async def measure(profile: str = "verso", requests: int = 30, seconds: float = 5.0,
+                  viewers: tuple[int, ...] | list[int] = (1, 10, 50), budget: float = 85.0,
+                  log: Callable[[str], None] | None = None) -> dict:
+    """Start an emulator process, measure, stop it; `log` gets the Markdown as it is ready."""
+    say = log or (lambda text: None)
     started = time.monotonic()
-    deadline = started + args.budget
+    deadline = started + budget
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "emulator", "--port", str(port), "--no-https", "--auth", "none",
-         "--profile", args.profile, "--log-level", "warning"], cwd=ROOT)
+         "--profile", profile, "--log-level", "warning"], cwd=ROOT)
+    out: dict = {"profile": profile, "pid": proc.pid, "requests": requests, "seconds": seconds,
+                 "fps": STREAM_FPS, "stream_size": f"{STREAM_SIZE[0]}x{STREAM_SIZE[1]}"}
     try:
         async with aiohttp.ClientSession() as session:
             await wait_ready(session, base, proc)
-            print(f"# Camera benchmark: profile {args.profile}, emulator pid {proc.pid}, "
-                  f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
-            print(f"## Snapshot latency ({args.requests} requests per size, one client)\n")
+            say(f"# Camera benchmark: profile {profile}, emulator pid {proc.pid}, "
+                f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
+            say(f"## Snapshot latency ({requests} requests per size, one client)\n")
             # Leave room for the MJPEG runs.
-            mjpeg_time = len(args.viewers) * (args.seconds + 2) + 4
-            rows = await snapshot_latency(session, base, args.requests, deadline - mjpeg_time)
-            print("\n".join(rows))
-        print(f"\n## MJPEG viewers at {STREAM_FPS} fps, {STREAM_SIZE[0]}x{STREAM_SIZE[1]}, "
-              f"{args.seconds:g} s each\n")
-        print("| viewers | emulator CPU s/s | frames/s per viewer (mean) | (min) | MB/s sent | seconds |")
-        print("|---:|---:|---:|---:|---:|---:|")
-        print(await idle_cost(proc.pid, min(2.0, args.seconds)), flush=True)
-        for n in args.viewers:
-            if time.monotonic() + args.seconds + 2 > deadline:
-                print(f"| {n} | (time budget spent) | | | | |")
-                continue
-            print(await mjpeg_cost(base, proc.pid, n, args.seconds), flush=True)
-            await asyncio.sleep(0.5)  # let the streams wind down between runs
-        print(f"\n(total {time.monotonic() - started:.0f} s)")
+            mjpeg_time = len(viewers) * (seconds + 2) + 4
+            out["snapshots"] = await snapshot_latency(session, base, requests, deadline - mjpeg_time)
+            say("\n".join(SNAPSHOT_HEAD + [snapshot_row(r) for r in out["snapshots"]]))
+        say(f"\n## MJPEG viewers at {STREAM_FPS} fps, {STREAM_SIZE[0]}x{STREAM_SIZE[1]}, {seconds:g} s each\n")
+        say("\n".join(MJPEG_HEAD))
+        out["idle"] = await idle_cost(proc.pid, min(2.0, seconds))
+        say(mjpeg_row(out["idle"]))
+        out["mjpeg"] = []
+        for n in viewers:
+            if time.monotonic() + seconds + 2 > deadline:
+                row = {"viewers": n, "skipped": True}
+            else:
+                row = await mjpeg_cost(base, proc.pid, n, seconds)
+                await asyncio.sleep(0.5)  # let the streams wind down between runs
+            out["mjpeg"].append(row)
+            say(mjpeg_row(row))
+        out["total_seconds"] = time.monotonic() - started
+        say(f"\n(total {out['total_seconds']:.0f} s)")
     finally:
         proc.terminate()
         try:
@@ -194,6 +239,12 @@ async def run(args: argparse.Namespace) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    return out
+
+
+async def run(args: argparse.Namespace) -> None:
+    await measure(args.profile, args.requests, args.seconds, args.viewers, args.budget,
+                  log=lambda text: print(text, flush=True))
 
 
 def main() -> None:

@@ -1,15 +1,26 @@
 """Event fan-out benchmark: one switch change, 1,000 channels long-polling, how fast does each hear it?
 
-    python -m benchmarks.fanout [--channels 1000] [--rounds 20] [--budget 50]
+    python -m benchmarks.fanout [--channels 1000] [--rounds 20] [--budget 50] [--process]
     python benchmarks/fanout.py
 
-An emulator (auth none, HTTP only, real clock) runs in this process. The benchmark opens
-`--channels` log channels (filter SwitchStateChanged) and keeps one /api/log/pull (timeout 60)
-waiting on each, all from one aiohttp ClientSession with no connection limit. Each round, once
-every pull is waiting on the device, switch 1 changes (hold / release, through the model), and
-each channel's latency is the time from that change to its client having read the reply. The
-client shares the event loop with the emulator, so the figures include the client's own work
-(what one process watching 1,000 channels would see). Prints Markdown; bounded by `--budget`.
+The benchmark opens `--channels` log channels (filter SwitchStateChanged) and keeps one
+/api/log/pull (timeout 60) waiting on each. Each round, once every pull is waiting on the device,
+switch 1 changes (hold / release), and each channel's latency is the time from that change to its
+client having read the reply. Prints Markdown; bounded by `--budget`. Two modes:
+
+* in-process (the default): an emulator (auth none, HTTP only, real clock) runs in this process,
+  the pulls come from one aiohttp ClientSession with no connection limit, and the switch changes
+  through the model. The client shares the event loop with the emulator, so the figures include
+  the client's own work (what one process watching 1,000 channels would see).
+* `--process`: the emulator runs as its own process (`python -m emulator --no-https --auth none`),
+  so the client does not share its event loop or its core. The client is a bare asyncio protocol
+  (one keep-alive connection per channel, a pre-built request, a timestamp the moment the reply's
+  last byte arrives, checked after the round), so its own cost per reply is a few microseconds.
+  "Every pull is waiting" is observed from outside: the emulator's main thread has not run (its
+  /proc/<pid>/schedstat run time has not moved) for 3 windows of 10 ms after the last pull was
+  sent. The change is triggered over HTTP (GET /api/switch/ctrl?switch=1&action=hold|release on
+  a connection of its own) and its time is taken just before that request is written, so the
+  latency includes the trigger request's own trip to the emulator (reported separately).
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -28,6 +40,7 @@ import aiohttp
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.proc import Server, emulator_cmd, free_port, run_ns  # noqa: E402
 from emulator.app import Emulator  # noqa: E402
 from emulator.settings import Settings  # noqa: E402
 
@@ -54,6 +67,14 @@ def raise_fd_limit(needed: int) -> None:
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def per_round_p99(latencies: list[list[float]]) -> dict:
+    """p99 of each round, in ms: one slow round (the machine busy elsewhere) moves the pooled p99."""
+    p99s = sorted(percentile(per_round, 99) * 1000 for per_round in latencies if per_round)
+    if not p99s:
+        return {}
+    return {"round_p99_median": statistics.median(p99s), "round_p99_min": p99s[0], "round_p99_max": p99s[-1]}
 
 
 async def wait_all_waiting(emulator: Emulator, deadline: float) -> None:
@@ -128,11 +149,202 @@ async def run(channels: int, rounds: int, budget: float) -> dict:
         await emulator.stop()
     samples = [x for per_round in latencies[:rounds_run] for x in per_round]
     return {
+        "mode": "in-process", "latencies_ms": [x * 1000 for x in samples],
         "channels": channels, "rounds": rounds_run, "samples": len(samples),
         "p50": percentile(samples, 50) * 1000, "p99": percentile(samples, 99) * 1000,
         "max": max(samples) * 1000,
         "last": statistics.mean(max(per_round) for per_round in latencies[:rounds_run]) * 1000,
         "rss_start": rss_start, "rss_waiting": rss_waiting, "rss_end": rss_mib(),
+        "seconds": time.monotonic() - started, **per_round_p99(latencies[:rounds_run]),
+    }
+
+# -- the emulator in its own process ---------------------------------------------------------
+
+
+class _Exchange(asyncio.Protocol):
+    """One keep-alive connection that sends a pre-built GET and timestamps each complete reply."""
+
+    def __init__(self, request: bytes, on_reply: Callable[[_Exchange, bytes, float], None]):
+        self.request = request
+        self.on_reply = on_reply
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.need = -1  # bytes of the reply in progress (head + body), -1 while the head is incomplete
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def send(self) -> None:
+        assert self.transport is not None
+        self.transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        arrived = time.perf_counter()
+        buffer = self.buffer
+        buffer += data
+        while True:
+            if self.need < 0:
+                end = buffer.find(b"\r\n\r\n")
+                if end < 0:
+                    return
+                head = bytes(buffer[:end]).lower()
+                at = head.find(b"\r\ncontent-length:")
+                if at < 0:
+                    raise RuntimeError(f"a reply without Content-Length: {head[:200]!r}")
+                stop = head.find(b"\r\n", at + 2)
+                self.need = end + 4 + int(head[at + 17:stop if stop >= 0 else None])
+            if len(buffer) < self.need:
+                return
+            reply = bytes(buffer[:self.need])
+            del buffer[:self.need]
+            self.need = -1
+            self.on_reply(self, reply, arrived)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+
+async def wait_idle(pid: int, deadline: float, window: float = 0.010, windows: int = 3,
+                    tolerance_ns: int = 300_000) -> float:
+    """Until the process's main thread has (nearly) not run for `windows` windows in a row;
+    returns the seconds waited."""
+    started = time.monotonic()
+    quiet, last = 0, run_ns(pid)
+    while quiet < windows:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the emulator did not go idle in time")
+        await asyncio.sleep(window)
+        now = run_ns(pid)
+        quiet = quiet + 1 if now - last <= tolerance_ns else 0
+        last = now
+    return time.monotonic() - started
+
+
+async def _run_against(server: Server, channels: int, rounds: int, deadline: float) -> dict:
+    loop = asyncio.get_running_loop()
+    host = f"127.0.0.1:{server.port}"
+    connector = aiohttp.TCPConnector(limit=100)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def subscribe() -> int:
+            async with session.get(server.url + "/api/log/subscribe",
+                                   params={"filter": "SwitchStateChanged", "duration": "3600"}) as resp:
+                return (await resp.json())["result"]["id"]
+
+        ids = await asyncio.gather(*(subscribe() for _ in range(channels)))
+    replies: list[list[tuple[bytes, float]]] = [[] for _ in range(rounds)]
+    current = {"round": 0}
+    round_done = [loop.create_future() for _ in range(rounds)]
+
+    def on_reply(exchange: _Exchange, reply: bytes, arrived: float) -> None:
+        r = current["round"]
+        got = replies[r]
+        got.append((reply, arrived))
+        if len(got) == channels and not round_done[r].done():
+            round_done[r].set_result(None)
+
+    gate = asyncio.Semaphore(64)  # the listen backlog is 128
+
+    async def connect(path: str, callback) -> _Exchange:
+        request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+        async with gate:
+            _, protocol = await loop.create_connection(lambda: _Exchange(request, callback), "127.0.0.1",
+                                                       server.port)
+        return protocol
+
+    pullers = await asyncio.gather(*(connect(f"/api/log/pull?id={i}&timeout={PULL_TIMEOUT}", on_reply)
+                                     for i in ids))
+    trips: list[float] = []
+    trip_done: list[asyncio.Future[None]] = []
+
+    def on_trigger(exchange: _Exchange, reply: bytes, arrived: float) -> None:
+        if b" 200 " not in reply.split(b"\r\n", 1)[0] or b'"success":true' not in reply:
+            errors.append(f"switch/ctrl answered {reply[:200]!r}")
+        trips.append(arrived)
+        if trip_done and not trip_done[-1].done():
+            trip_done[-1].set_result(None)
+
+    hold = await connect("/api/switch/ctrl?switch=1&action=hold", on_trigger)
+    release = await connect("/api/switch/ctrl?switch=1&action=release", on_trigger)
+    errors: list[str] = []
+    causes: list[float] = []
+    waits: list[float] = []
+    server_ms: list[float] = []  # the emulator's main thread on a CPU, from the trigger to the last delivery
+    client_ms: list[float] = []
+    rss_waiting = float("nan")
+    rounds_run = 0
+    for r in range(rounds):
+        current["round"] = r
+        for puller in pullers:
+            puller.send()
+        try:
+            waits.append(await wait_idle(server.pid, deadline))
+        except TimeoutError:
+            break
+        if r == 0:
+            rss_waiting = server.rss_mib()
+        trip_done.append(loop.create_future())
+        trigger = hold if r % 2 == 0 else release
+        ran0, mine0 = run_ns(server.pid), time.process_time()
+        causes.append(time.perf_counter())
+        trigger.send()
+        try:
+            await asyncio.wait_for(asyncio.gather(round_done[r], trip_done[-1]),
+                                   max(0.1, deadline - time.monotonic()))
+        except TimeoutError:
+            break
+        server_ms.append((run_ns(server.pid) - ran0) / 1e6)
+        client_ms.append((time.process_time() - mine0) * 1000)
+        rounds_run += 1
+    latencies: list[list[float]] = []
+    for r in range(rounds_run):
+        per_round = []
+        for reply, arrived in replies[r]:
+            head, _, body = reply.partition(b"\r\n\r\n")
+            events = json.loads(body).get("result", {}).get("events", [])
+            if not head.startswith(b"HTTP/1.1 200") or [e.get("event") for e in events] != ["SwitchStateChanged"]:
+                errors.append(f"round {r}: {reply[:200]!r}")
+            per_round.append(arrived - causes[r])
+        latencies.append(per_round)
+    for exchange in [*pullers, hold, release]:
+        if exchange.transport is not None:
+            exchange.transport.close()
+    if errors:
+        raise RuntimeError(f"{len(errors)} unexpected replies, e.g. {errors[0]}")
+    return {"latencies": latencies, "rounds": rounds_run, "rss_waiting": rss_waiting,
+            "trip_ms": statistics.median(t - c for t, c in zip(trips, causes, strict=False)) * 1000 if trips else float("nan"),
+            "idle_wait_ms": statistics.median(waits) * 1000 if waits else float("nan"),
+            "server_ms": statistics.median(server_ms) if server_ms else float("nan"),
+            "client_ms": statistics.median(client_ms) if client_ms else float("nan")}
+
+
+def run_process(channels: int, rounds: int, budget: float, uvloop: bool = False) -> dict:
+    """The emulator as its own process (see the module's doc); the same keys as `run`."""
+    started = time.monotonic()
+    deadline = started + budget
+    raise_fd_limit(2 * channels + 256)  # before the spawn: the emulator inherits the limit
+    server = Server("emulator", emulator_cmd(free_port(), auth="none", uvloop=uvloop), 0)
+    server.port = int(server.cmd[server.cmd.index("--port") + 1])
+    server.start()
+    try:
+        rss_start = server.rss_mib()
+        out = asyncio.run(_run_against(server, channels, rounds, deadline))
+        rss_end, hwm = server.rss_mib(), server.hwm_mib()
+    finally:
+        server.stop()
+    samples = [x for per_round in out["latencies"] for x in per_round]
+    if not samples:
+        raise RuntimeError("no round completed within the budget")
+    return {
+        "mode": "process" + (" (uvloop)" if uvloop else ""), "latencies_ms": [x * 1000 for x in samples],
+        "channels": channels, "rounds": out["rounds"], "samples": len(samples),
+        "p50": percentile(samples, 50) * 1000, "p99": percentile(samples, 99) * 1000,
+        "max": max(samples) * 1000,
+        "last": statistics.mean(max(per_round) for per_round in out["latencies"]) * 1000,
+        "rss_start": rss_start, "rss_waiting": out["rss_waiting"], "rss_end": rss_end, "rss_hwm": hwm,
+        "trip_ms": out["trip_ms"], "idle_wait_ms": out["idle_wait_ms"],
+        "server_ms": out["server_ms"], "client_ms": out["client_ms"], **per_round_p99(out["latencies"]),
         "seconds": time.monotonic() - started,
     }
 
@@ -144,11 +356,24 @@ def report(r: dict) -> str:
         ("latency samples", f"{r['samples']}"),
         ("latency p50", f"{r['p50']:.1f} ms"),
         ("latency p99", f"{r['p99']:.1f} ms"),
+        ("p99 of each round: median (min - max)",
+         f"{r['round_p99_median']:.1f} ms ({r['round_p99_min']:.1f} - {r['round_p99_max']:.1f} ms)"
+         if "round_p99_median" in r else "n/a"),
         ("latency max", f"{r['max']:.1f} ms"),
         ("mean time until the last channel of a round had it", f"{r['last']:.1f} ms"),
-        ("RSS before the emulator started", f"{r['rss_start']:.1f} MiB"),
-        (f"RSS with {r['channels']} pulls waiting", f"{r['rss_waiting']:.1f} MiB"),
-        ("RSS after the last round", f"{r['rss_end']:.1f} MiB"),
+    ]
+    whose = "the emulator process" if r["mode"].startswith("process") else "this process (client + emulator)"
+    if r["mode"].startswith("process"):
+        rows += [("trigger request's trip (included in the latencies), median", f"{r['trip_ms']:.2f} ms"),
+                 ("emulator CPU time (main thread) per round, trigger to last delivery, median",
+                  f"{r['server_ms']:.1f} ms"),
+                 ("client CPU time per round, median", f"{r['client_ms']:.1f} ms"),
+                 ("RSS of the emulator once ready", f"{r['rss_start']:.1f} MiB")]
+    else:
+        rows.append(("RSS before the emulator started", f"{r['rss_start']:.1f} MiB"))
+    rows += [
+        (f"RSS of {whose} with {r['channels']} pulls waiting", f"{r['rss_waiting']:.1f} MiB"),
+        (f"RSS of {whose} after the last round", f"{r['rss_end']:.1f} MiB"),
         ("wall time", f"{r['seconds']:.1f} s"),
     ]
     lines = ["| measure | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
@@ -160,9 +385,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--channels", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--budget", type=float, default=50.0, help="stop after this many seconds")
+    parser.add_argument("--process", action="store_true",
+                        help="run the emulator as its own process (python -m emulator) with a bare asyncio client")
+    parser.add_argument("--uvloop", action="store_true", help="with --process: start the emulator with uvloop")
     args = parser.parse_args(argv)
-    result = asyncio.run(run(args.channels, args.rounds, args.budget))
-    print(f"## Event fan-out: {result['channels']} channels, {result['rounds']} switch changes\n")
+    if args.process:
+        result = run_process(args.channels, args.rounds, args.budget, args.uvloop)
+    else:
+        result = asyncio.run(run(args.channels, args.rounds, args.budget))
+    print(f"## Event fan-out ({result['mode']}): {result['channels']} channels, "
+          f"{result['rounds']} switch changes\n")
     print(report(result))
 
 
