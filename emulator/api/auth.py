@@ -27,7 +27,8 @@ from emulator.errors import ApiError, ErrorCode
 
 MAX_NONCES = 4096
 _HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
-_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("((?:[^"\\]|\\.)*)"|[^,\s]*)\s*(?:,|$)')
+_ESCAPE = re.compile(r"\\(.)")
+_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("([^"\\]*(?:\\.[^"\\]*)*)"|[^,\s]*)\s*(?:,|$)')
 # Constant work for unknown users: hash against a password nobody has.
 _NOBODY = Account("", "\x00not a password\x00", frozenset())
 
@@ -167,5 +168,8 @@ def parse_params(text: str) -> dict[str, str]:
     out = {}
     for match in _PARAM.finditer(text):
         key, raw, quoted = match.group(1).lower(), match.group(2), match.group(3)
-        out[key] = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else raw
+        if quoted is None:
+            out[key] = raw
+        else:
+            out[key] = _ESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted
     return out

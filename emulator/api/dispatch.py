@@ -50,13 +50,12 @@ class Dispatcher:
         emulator = self.emulator
         loop = asyncio.get_running_loop()
         started = loop.time()
-        transport = "https" if request.secure else "http"
         if not emulator.device.online:
-            emulator.journal.request(request.method, request.path, _redacted(request.query), None, transport,
-                                     None, None, 0.0, [])
+            emulator.journal.request(request.method, request.path, request.query, None, request.secure, None, None,
+                                     started, started, ())
             return drop(request)
         outcome = Outcome()
-        faults = emulator.faults.for_request(request.method, request.path)
+        faults = emulator.faults.for_request(request.method, request.path) if emulator.faults.active else ()
         if faults:
             respond = functools.partial(self._handle, request, outcome)
             for fault in reversed(faults):  # the first fault added is the outermost
@@ -66,12 +65,10 @@ class Dispatcher:
             response = await self._handle(request, outcome)
         if emulator.device.capture.running:
             trace(emulator.device.capture, request, response)
-        params = outcome.params if outcome.params is not None else request.query
         emulator.journal.request(
-            request.method, request.path, _redacted(params) if params else {},
-            outcome.account.name if outcome.account is not None else None, transport,
-            None if isinstance(response, Dropped) else response.status, outcome.code,
-            (loop.time() - started) * 1000, [f.kind for f in faults])
+            request.method, request.path, outcome.params if outcome.params is not None else request.query,
+            outcome.account, request.secure, None if isinstance(response, Dropped) else response.status,
+            outcome.code, started, loop.time(), faults)
         return response
 
     async def _handle(self, request: web.Request, outcome: Outcome) -> web.StreamResponse:
@@ -83,13 +80,15 @@ class Dispatcher:
             if route is None or device.api_level < route.since:
                 raise ApiError(ErrorCode.INVALID_PATH)
             account = outcome.account = self._check(route, request)
-            params = await params_.read(request, route.body_limit, route.raw_param)
-            outcome.params = params.values
-            call = Call(emulator, request, params, account, request.secure)
-            if route.static and not params.values:
-                result = self._static_reply(route, call)
+            if request.query_string or request.can_read_body:
+                params = await params_.read(request, route.body_limit, route.raw_param)
             else:
-                result = await route.handler(call) if route.is_async else route.handler(call)
+                params = params_.Params()
+            outcome.params = params.values
+            if route.static and not params.values:
+                return response(self._static_reply(route, request, params, account), JSON, server)
+            call = Call(emulator, request, params, account, request.secure)
+            result = await route.handler(call) if route.is_async else route.handler(call)
         except Unauthorized as err:
             outcome.code = int(err.code)
             return error_response(err, server, emulator.auth.challenges(err.scheme, err.stale))
@@ -134,18 +133,17 @@ class Dispatcher:
             raise failed("Unsupported Content-Type")  # fw 2.50 does this; off by default
         return account
 
-    def _static_reply(self, route: Route, call: Call) -> bytes:
+    def _static_reply(self, route: Route, request: web.Request, params: params_.Params, account: Any) -> bytes:
         """The JSON reply of a function that depends only on the configuration, rendered once per
         configuration (system/info is what integrations poll most)."""
-        version = call.device.config_version
+        version = self.emulator.device.config_version
         cached = self._static.get(route.path)
         if cached is None or cached[0] != version:
+            call = Call(self.emulator, request, params, account, request.secure)
             cached = self._static[route.path] = (version, success(route.handler(call)))
         return cached[1]
 
     async def _reply(self, request: web.Request, result: Any, server: str) -> web.StreamResponse:
-        if isinstance(result, bytes):
-            return response(result, JSON, server)
         if isinstance(result, web.StreamResponse):
             return result  # a stream the handler wrote itself (MJPEG)
         if isinstance(result, Raw):
@@ -183,8 +181,3 @@ def trace(capture: Any, request: web.BaseRequest, response: web.StreamResponse) 
     reply += "".join(f"{k}: {v}\r\n" for k, v in response.headers.items())
     reply += f"Content-Length: {len(body)}\r\n\r\n" if body else "\r\n"
     capture.record(local[:2], peer[:2], reply.encode("utf-8", "replace") + body, outgoing=True)
-
-
-def _redacted(params: Any) -> dict[str, str]:
-    """Parameters for the journal, without secrets (config uploads may carry ?password=)."""
-    return {k: "***" if "password" in k.lower() else v for k, v in params.items()}

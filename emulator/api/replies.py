@@ -33,8 +33,11 @@ class Raw:
     after: Callable[[], None] | None = None  # runs once the reply is on the wire (a restart)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # one, not one per call
+
+
 def dumps(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(data).encode()
 
 
 def success(result: Any = None) -> bytes:
@@ -45,11 +48,10 @@ def success(result: Any = None) -> bytes:
 
 def error_response(error: ApiError, server: str, challenge: list[str] | None = None) -> web.Response:
     """The one place a 2N error becomes a response: HTTP 200, except code 9 (401 + challenge)."""
-    status = 200
-    headers = {"Server": server, "Content-Type": JSON}
-    response = web.Response(status=status, body=dumps(error.envelope()), headers=headers)
-    if error.code == ErrorCode.AUTH_REQUIRED:
-        response.set_status(401)
+    unauthorized = error.code == ErrorCode.AUTH_REQUIRED
+    response = web.Response(status=401 if unauthorized else 200, body=dumps(error.envelope()),
+                            headers={"Server": server, "Content-Type": JSON})
+    if unauthorized:
         for value in challenge or ():
             response.headers.add("WWW-Authenticate", value)
     return response

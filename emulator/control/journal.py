@@ -14,15 +14,14 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from typing import Any
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from emulator.device.events import Event
 from emulator.device.outputs import Email
 
 DEFAULT_SIZE = 1000
-# A request entry is recorded as a tuple of these (cheap on the hot path) and read as a dict.
-REQUEST_FIELDS = ("seq", "kind", "time", "method", "path", "params", "account", "transport", "status", "code",
-                  "duration_ms", "faults")
+# A request entry is recorded as a tuple of raw values (cheap on the hot path) and made into a
+# dict (passwords among its parameters hidden) only when read.
 
 
 class Journal:
@@ -47,10 +46,12 @@ class Journal:
         self._entries.append(entry)
         return entry
 
-    def request(self, method: str, path: str, params: dict[str, str], account: str | None, transport: str,
-                status: int, code: int | None, duration_ms: float, faults: list[str]) -> None:
-        self._entries.append((next(self._seq), "request", self._now(), method, path, params, account, transport,
-                              status, code, duration_ms, faults))
+    def request(self, method: str, path: str, params: Mapping[str, str], account: Any, secure: bool,
+                status: int | None, code: int | None, started: float, ended: float, faults: Sequence[Any]) -> None:
+        """One /api request: `account` is an Account or None, `started`/`ended` event-loop times,
+        `faults` the fault objects applied; status None when the connection was dropped."""
+        self._entries.append((next(self._seq), self._now(), method, path, params, account, secure, status, code,
+                              started, ended, faults))
 
     def find(self, kind: str | None = None, **filters: Any) -> list[dict[str, Any]]:
         """Entries of a kind whose fields equal every filter; a filter on `path` matches a prefix
@@ -106,10 +107,12 @@ class Journal:
 def _as_dict(entry: dict[str, Any] | tuple[Any, ...]) -> dict[str, Any]:
     if isinstance(entry, dict):
         return entry
-    out = dict(zip(REQUEST_FIELDS, entry, strict=True))
-    out["time"] = round(out["time"], 3)
-    out["duration_ms"] = round(out["duration_ms"], 3)
-    return out
+    seq, now, method, path, params, account, secure, status, code, started, ended, faults = entry
+    return {"seq": seq, "kind": "request", "time": round(now, 3), "method": method, "path": path,
+            "params": {k: "***" if "password" in k.lower() else v for k, v in params.items()},
+            "account": account.name if account is not None else None, "transport": "https" if secure else "http",
+            "status": status, "code": code, "duration_ms": round((ended - started) * 1000, 3),
+            "faults": [f.kind for f in faults]}
 
 
 def _matches(actual: Any, wanted: Any) -> bool:

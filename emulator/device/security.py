@@ -84,6 +84,7 @@ class Security:
         self.accounts = list(accounts)
         self.auth_override: str | None = None
         self.accounts_override: list[Account] | None = None
+        self._overridden: dict[Service, Service] = {}  # service -> the same with auth_override
         self.attempts = attempts
         self.block_seconds = block_seconds
         self._on_blocked = on_blocked
@@ -93,9 +94,13 @@ class Security:
     def service(self, name: str) -> Service:
         """The service as requests see it (with the command line's --auth)."""
         service = self.services[name]
-        if self.auth_override is not None and service.auth != self.auth_override:
-            return replace(service, auth=self.auth_override)
-        return service
+        override = self.auth_override
+        if override is None or service.auth == override:
+            return service
+        effective = self._overridden.get(service)
+        if effective is None or effective.auth != override:
+            effective = self._overridden[service] = replace(service, auth=override)
+        return effective
 
     def account(self, name: str) -> Account | None:
         """The account of that name that may log in (the command line's --user accounts, if any)."""

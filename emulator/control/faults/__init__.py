@@ -62,6 +62,10 @@ class Faults:
             self._active[fault.id] = fault
         return fault
 
+    @property
+    def active(self) -> bool:
+        return bool(self._active)
+
     def list(self) -> list[Fault]:
         return list(self._active.values())
 
@@ -73,8 +77,6 @@ class Faults:
 
     def for_request(self, method: str, path: str) -> list[RequestFault]:
         """The request faults that hit this request, each counted once."""
-        if not self._active:
-            return []
         hit = [f for f in self._active.values() if isinstance(f, RequestFault) and f.matches(method, path)]
         for fault in hit:
             self._count(fault)
