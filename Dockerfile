@@ -11,7 +11,7 @@ COPY emulator ./emulator
 COPY profiles ./profiles
 COPY assets ./assets
 RUN python3 -m venv /opt/helios \
- && /opt/helios/bin/pip install --no-compile . \
+ && /opt/helios/bin/pip install --no-compile '.[speed]' \
  && /opt/helios/bin/pip uninstall -y pip \
  && find /opt/helios -name '__pycache__' -prune -exec rm -rf {} + \
  && /opt/helios/bin/python -m compileall -q /opt/helios/lib

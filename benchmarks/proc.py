@@ -22,11 +22,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HEALTH = "/_emulator/health"
 
-# How the uvloop variant is started: the emulator has no switch of its own for it, so the event loop
-# policy is installed before the emulator's own __main__ runs (asyncio.run then uses uvloop).
-UVLOOP_BOOT = ("import sys, runpy, warnings; warnings.simplefilter('ignore', DeprecationWarning); "
-               "import uvloop; uvloop.install(); sys.argv = ['emulator'] + sys.argv[1:]; "
-               "runpy.run_module('emulator', run_name='__main__', alter_sys=True)")
 
 
 def free_port() -> int:
@@ -40,8 +35,8 @@ def emulator_cmd(port: int, *, auth: str = "none", https_port: int | None = None
     args = ["--port", str(port)]
     args += ["--https-port", str(https_port)] if https_port is not None else ["--no-https"]
     args += ["--auth", auth, "--profile", profile, "--log-level", "warning"]
-    if uvloop:
-        return [sys.executable, "-c", UVLOOP_BOOT, *args]
+    # The same loop as the bare app (asyncio) unless the uvloop variant is measured.
+    args += ["--loop", "uvloop" if uvloop else "asyncio"]
     return [sys.executable, "-m", "emulator", *args]
 
 

@@ -8,6 +8,7 @@ pytest fixture all use it, so a test gets exactly what a user runs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import sys
@@ -115,8 +116,9 @@ class Emulator:
             self.device.change_listeners.append(self.store.changed)
         if self._scenario is not None:
             self.scenarios.start(self._scenario)
-        log.info("emulating a %s (firmware %s, profile %s) on %s", self.device.identity.variant,
-                 self.device.identity.sw_version, self.profile.name, ", ".join(self.urls.values()))
+        log.info("emulating a %s (firmware %s, profile %s) on %s (event loop: %s)", self.device.identity.variant,
+                 self.device.identity.sw_version, self.profile.name, ", ".join(self.urls.values()),
+                 type(asyncio.get_running_loop()).__module__.split(".")[0])
 
     async def _listen(self, scheme: str, port: int, ssl_context: Any) -> None:
         assert self.runner is not None

@@ -101,7 +101,9 @@ class Dispatcher:
             log.exception("unexpected failure in %s %s", request.method, request.path)
             outcome.code = int(ErrorCode.PROCESSING_ERROR)
             return error_response(ApiError(ErrorCode.PROCESSING_ERROR), server)
-        return await self._reply(request, result, server)
+        if isinstance(result, Raw) and result.after is not None:
+            return await self._reply_then(request, result, server)
+        return self._reply(result, server)
 
     def _check(self, route: Route, request: web.Request) -> Any:
         device = self.emulator.device
@@ -143,18 +145,22 @@ class Dispatcher:
             cached = self._static[route.path] = (version, success(route.handler(call)))
         return cached[1]
 
-    async def _reply(self, request: web.Request, result: Any, server: str) -> web.StreamResponse:
+    @staticmethod
+    def _reply(result: Any, server: str) -> web.StreamResponse:
         if isinstance(result, web.StreamResponse):
             return result  # a stream the handler wrote itself (MJPEG)
         if isinstance(result, Raw):
-            reply = response(result.body, result.content_type, server)
-            if result.after is not None:
-                # Send the reply first, then act (a restart drops the connection).
-                await reply.prepare(request)
-                await reply.write_eof()
-                result.after()
-            return reply
+            return response(result.body, result.content_type, server)
         return response(SUCCESS if result is None else success(result), JSON, server)
+
+    @staticmethod
+    async def _reply_then(request: web.Request, result: Raw, server: str) -> web.StreamResponse:
+        """Send the reply first, then act (a restart drops the connection)."""
+        reply = response(result.body, result.content_type, server)
+        await reply.prepare(request)
+        await reply.write_eof()
+        result.after()
+        return reply
 
 
 class Dropped(web.Response):
