@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import os
 import signal
@@ -140,10 +139,6 @@ def _loop_factory(choice: str):
 
 
 async def _serve(emulator: Emulator) -> None:
-    # Everything built at start-up lives as long as the process: keep it out of the collector's
-    # way, and collect the young generation less often (1,000 long-polls make many live objects).
-    gc.freeze()
-    gc.set_threshold(10_000, 20, 20)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
