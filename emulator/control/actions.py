@@ -131,7 +131,7 @@ def check(name: str, params: dict[str, Any], emulator: Any = None) -> inspect.Bo
         raise FaultError(f"{name}: {exc}") from None
     for pname, value in list(bound.arguments.items())[1:]:
         expected = _TYPES[signature.parameters[pname].annotation]
-        if expected is int and isinstance(value, str) and value.isdigit():
+        if expected is int and isinstance(value, str) and value.isascii() and value.isdigit():
             value = bound.arguments[pname] = int(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise FaultError(f"{name}: {pname} must be {expected.__name__}")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import io
 
-import aiohttp
 import pytest
 from PIL import Image
 
 from emulator.device import firmware
 from emulator.errors import ErrorCode
+from support import form
 
 NOT_SUPPORTED = {"code": 1, "description": "function is not supported"}
 INVALID_PATH = {"code": 2, "description": "invalid request path"}
@@ -36,14 +36,6 @@ def too_big(param: str) -> dict:
     return {"code": 13, "param": param, "description": "parameter data too big"}
 
 
-def form(**fields) -> aiohttp.FormData:
-    data = aiohttp.FormData(default_to_multipart=True)
-    for name, value in fields.items():
-        if isinstance(value, bytes):
-            data.add_field(name, value, filename=f"{name}.bin", content_type="application/octet-stream")
-        else:
-            data.add_field(name, str(value))
-    return data
 
 
 def picture(width: int = 320, height: int = 240, kind: str = "GIF") -> bytes:

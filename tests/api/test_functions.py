@@ -16,6 +16,7 @@ from PIL import Image
 
 from emulator.device import firmware
 from emulator.device.clock import VirtualClock
+from support import form
 
 VERSO_INFO_KEYS = {"devType", "variant", "variantId", "customerId", "serialNumber", "macAddr", "hwVersion",
                    "swVersion", "buildType", "firmwarePackage", "deviceName", "bootUuid"}
@@ -25,15 +26,6 @@ INFO_2_15_KEYS = {"variant", "serialNumber", "hwVersion", "swVersion", "buildTyp
 # ----------------------------------------------------------------------------- helpers
 
 
-def form(multipart: bool = True, **fields) -> aiohttp.FormData:
-    """A form body; bytes values go in as file parts (blob-*), the rest as plain fields."""
-    data = aiohttp.FormData(default_to_multipart=multipart)
-    for name, value in fields.items():
-        if isinstance(value, bytes):
-            data.add_field(name, value, filename=f"{name}.bin", content_type="application/octet-stream")
-        else:
-            data.add_field(name, str(value))
-    return data
 
 
 def gif(width: int = 320, height: int = 240) -> bytes:

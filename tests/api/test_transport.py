@@ -8,23 +8,15 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 import requests
 from requests.auth import HTTPDigestAuth
 
 from emulator.device import firmware
+from support import form as multipart
 
 ADMIN = ("admin", "2n")
 
 
-def multipart(**fields) -> aiohttp.FormData:
-    data = aiohttp.FormData(default_to_multipart=True)
-    for name, value in fields.items():
-        if isinstance(value, bytes):
-            data.add_field(name, value, filename=f"{name}.bin", content_type="application/octet-stream")
-        else:
-            data.add_field(name, str(value))
-    return data
 
 
 async def active(api, number: int = 1) -> bool:

@@ -23,6 +23,7 @@ from emulator.app import Emulator
 from emulator.control.state import StateError
 from emulator.device.firmware import image as firmware_image
 from emulator.settings import Settings, parse_user
+from support import form
 
 ADMIN = aiohttp.DigestAuthMiddleware("admin", "2n")
 NEW_FIRMWARE = "2.51.0.80.1"
@@ -88,14 +89,6 @@ def edited(xml: bytes | str, name: str | None = None, duration: int | None = Non
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
-def form(**fields: Any) -> aiohttp.FormData:
-    data = aiohttp.FormData()
-    for name, value in fields.items():
-        if isinstance(value, bytes):
-            data.add_field(name, value, filename=f"{name}.bin", content_type="application/octet-stream")
-        else:
-            data.add_field(name, str(value))
-    return data
 
 
 def gif(width: int = 320, height: int = 240, colour: int = 3) -> bytes:
