@@ -1,6 +1,6 @@
 """Event fan-out benchmark: one switch change, 1,000 channels long-polling, how fast does each hear it?
 
-    python -m benchmarks.fanout [--channels 1000] [--rounds 20] [--budget 50] [--process]
+    python -m benchmarks.fanout [--channels 1000] [--rounds 20] [--budget 50] [--process [--baseline] [--uvloop]]
     python benchmarks/fanout.py
 
 The benchmark opens `--channels` log channels (filter SwitchStateChanged) and keeps one
@@ -21,6 +21,11 @@ client having read the reply. Prints Markdown; bounded by `--budget`. Two modes:
   sent. The change is triggered over HTTP (GET /api/switch/ctrl?switch=1&action=hold|release on
   a connection of its own) and its time is taken just before that request is written, so the
   latency includes the trigger request's own trip to the emulator (reported separately).
+* `--process --baseline`: the same client against the emulator and against benchmarks/bare_fanout.py
+  (a bare aiohttp app that speaks only this HTTP: subscribe, pull waiting on one shared future per
+  round, the switch/ctrl trigger resolving it, replies of the same size and shape), interleaved
+  (emulator, bare, emulator, bare; `--pairs`), on the same loop (asyncio, or uvloop for both with
+  `--uvloop`): both latencies, their ratio, and the server CPU per delivery of each.
 """
 
 from __future__ import annotations
@@ -272,10 +277,12 @@ async def _run_against(server: Server, channels: int, rounds: int, deadline: flo
     waits: list[float] = []
     server_ms: list[float] = []  # the emulator's main thread on a CPU, from the trigger to the last delivery
     client_ms: list[float] = []
+    cycle_ms: list[float] = []  # the same from just before the pulls are sent: the whole long-poll cycle
     rss_waiting = float("nan")
     rounds_run = 0
     for r in range(rounds):
         current["round"] = r
+        sent0 = run_ns(server.pid)
         for puller in pullers:
             puller.send()
         try:
@@ -294,7 +301,9 @@ async def _run_against(server: Server, channels: int, rounds: int, deadline: flo
                                    max(0.1, deadline - time.monotonic()))
         except TimeoutError:
             break
-        server_ms.append((run_ns(server.pid) - ran0) / 1e6)
+        ran1 = run_ns(server.pid)
+        server_ms.append((ran1 - ran0) / 1e6)
+        cycle_ms.append((ran1 - sent0) / 1e6)
         client_ms.append((time.process_time() - mine0) * 1000)
         rounds_run += 1
     latencies: list[list[float]] = []
@@ -312,41 +321,157 @@ async def _run_against(server: Server, channels: int, rounds: int, deadline: flo
             exchange.transport.close()
     if errors:
         raise RuntimeError(f"{len(errors)} unexpected replies, e.g. {errors[0]}")
+    sizes = sorted(len(reply) for per_round in replies[:rounds_run] for reply, _ in per_round)
     return {"latencies": latencies, "rounds": rounds_run, "rss_waiting": rss_waiting,
-            "trip_ms": statistics.median(t - c for t, c in zip(trips, causes, strict=False)) * 1000 if trips else float("nan"),
-            "idle_wait_ms": statistics.median(waits) * 1000 if waits else float("nan"),
-            "server_ms": statistics.median(server_ms) if server_ms else float("nan"),
-            "client_ms": statistics.median(client_ms) if client_ms else float("nan")}
+            "trip_ms": [(t - c) * 1000 for t, c in zip(trips, causes, strict=False)][:rounds_run],
+            "idle_wait_ms": [w * 1000 for w in waits[:rounds_run]],
+            "server_ms": server_ms[:rounds_run], "cycle_ms": cycle_ms[:rounds_run],
+            "client_ms": client_ms[:rounds_run],
+            "reply_bytes": (sizes[0], sizes[-1]) if sizes else (0, 0)}
 
 
-def run_process(channels: int, rounds: int, budget: float, uvloop: bool = False) -> dict:
-    """The emulator as its own process (see the module's doc); the same keys as `run`."""
+SERVERS = ("emulator", "bare")  # what run_process can measure: the emulator, or benchmarks/bare_fanout.py
+
+
+def server_cmd(kind: str, port: int, uvloop: bool = False) -> list[str]:
+    if kind == "emulator":
+        return emulator_cmd(port, auth="none", uvloop=uvloop)
+    if kind == "bare":
+        return [sys.executable, "-m", "benchmarks.bare_fanout", "--port", str(port),
+                "--loop", "uvloop" if uvloop else "asyncio"]
+    raise ValueError(f"unknown server {kind!r}: one of {', '.join(SERVERS)}")
+
+
+def run_process(channels: int, rounds: int, budget: float, uvloop: bool = False, server: str = "emulator") -> dict:
+    """The emulator (or, with server="bare", the baseline app benchmarks/bare_fanout.py) as its own
+    process (see the module's doc); the same keys as `run`, and the per-round figures."""
     started = time.monotonic()
     deadline = started + budget
-    raise_fd_limit(2 * channels + 256)  # before the spawn: the emulator inherits the limit
-    server = Server("emulator", emulator_cmd(free_port(), auth="none", uvloop=uvloop), 0)
-    server.port = int(server.cmd[server.cmd.index("--port") + 1])
-    server.start()
+    raise_fd_limit(2 * channels + 256)  # before the spawn: the server inherits the limit
+    port = free_port()
+    proc = Server(server, server_cmd(server, port, uvloop), port)
+    proc.start()
     try:
-        rss_start = server.rss_mib()
-        out = asyncio.run(_run_against(server, channels, rounds, deadline))
-        rss_end, hwm = server.rss_mib(), server.hwm_mib()
+        rss_start = proc.rss_mib()
+        out = asyncio.run(_run_against(proc, channels, rounds, deadline))
+        rss_end, hwm = proc.rss_mib(), proc.hwm_mib()
     finally:
-        server.stop()
-    samples = [x for per_round in out["latencies"] for x in per_round]
-    if not samples:
-        raise RuntimeError("no round completed within the budget")
-    return {
-        "mode": "process" + (" (uvloop)" if uvloop else ""), "latencies_ms": [x * 1000 for x in samples],
-        "channels": channels, "rounds": out["rounds"], "samples": len(samples),
-        "p50": percentile(samples, 50) * 1000, "p99": percentile(samples, 99) * 1000,
-        "max": max(samples) * 1000,
-        "last": statistics.mean(max(per_round) for per_round in out["latencies"]) * 1000,
+        proc.stop()
+    if not out["rounds"]:
+        raise RuntimeError(f"{server}: no round completed within the budget")
+    result = {
+        "server": server, "loop": "uvloop" if uvloop else "asyncio", "channels": channels, "runs": 1,
+        "round_latencies_ms": [[round(x * 1000, 4) for x in per_round] for per_round in out["latencies"]],
         "rss_start": rss_start, "rss_waiting": out["rss_waiting"], "rss_end": rss_end, "rss_hwm": hwm,
-        "trip_ms": out["trip_ms"], "idle_wait_ms": out["idle_wait_ms"],
-        "server_ms": out["server_ms"], "client_ms": out["client_ms"], **per_round_p99(out["latencies"]),
-        "seconds": time.monotonic() - started,
+        "round_trip_ms": out["trip_ms"], "round_idle_wait_ms": out["idle_wait_ms"],
+        "round_server_ms": out["server_ms"], "round_cycle_ms": out["cycle_ms"], "round_client_ms": out["client_ms"],
+        "reply_bytes": out["reply_bytes"], "seconds": time.monotonic() - started,
     }
+    return summarise([result])
+
+
+def summarise(runs: list[dict]) -> dict:
+    """One result from one or more process-mode runs of the same server on the same loop: their
+    rounds pooled (percentiles over every delivery of every round), per-round figures as medians
+    over all rounds, memory as the largest of the runs."""
+    first = runs[0]
+    rounds = [per_round for r in runs for per_round in r["round_latencies_ms"]]
+    samples = [x for per_round in rounds for x in per_round]
+
+    def pooled(key: str) -> list[float]:
+        return [x for r in runs for x in r[key]]
+
+    def med(key: str) -> float:
+        values = pooled(key)
+        return statistics.median(values) if values else float("nan")
+
+    p99s = sorted(percentile(per_round, 99) for per_round in rounds)
+    server_ms, cycle_ms = med("round_server_ms"), med("round_cycle_ms")
+    label = "process" if first["server"] == "emulator" else "bare aiohttp"
+    return {
+        **{k: first[k] for k in ("server", "loop", "channels")},
+        "mode": label + (" (uvloop)" if first["loop"] == "uvloop" else ""),
+        "runs": sum(r["runs"] for r in runs), "rounds": len(rounds), "samples": len(samples),
+        "round_latencies_ms": rounds, "latencies_ms": samples,
+        "p50": percentile(samples, 50), "p99": percentile(samples, 99), "max": max(samples),
+        "last": statistics.mean(max(per_round) for per_round in rounds),
+        "round_p99_median": statistics.median(p99s), "round_p99_min": p99s[0], "round_p99_max": p99s[-1],
+        "run_p99": [percentile([x for per_round in r["round_latencies_ms"] for x in per_round], 99) for r in runs],
+        **{key: pooled(key) for key in ("round_trip_ms", "round_idle_wait_ms", "round_server_ms", "round_cycle_ms",
+                                        "round_client_ms")},
+        "trip_ms": med("round_trip_ms"), "idle_wait_ms": med("round_idle_wait_ms"),
+        "server_ms": server_ms, "cycle_ms": cycle_ms, "client_ms": med("round_client_ms"),
+        "server_us_per_delivery": server_ms * 1000 / first["channels"],
+        "cycle_us_per_delivery": cycle_ms * 1000 / first["channels"],
+        "reply_bytes": (min(r["reply_bytes"][0] for r in runs), max(r["reply_bytes"][1] for r in runs)),
+        **{k: max(r[k] for r in runs) for k in ("rss_start", "rss_waiting", "rss_end", "rss_hwm")},
+        "seconds": sum(r["seconds"] for r in runs),
+    }
+
+
+def compare(channels: int, rounds: int, budget: float, uvloop: bool = False, pairs: int = 2,
+            log: Callable[[str], None] = lambda text: None) -> dict:
+    """The emulator and the bare baseline, interleaved (emulator, bare, emulator, bare, ...; `pairs`
+    of each), the same client, the same loop; `rounds` rounds per run. Returns {"emulator": ...,
+    "bare": ...} (each the runs of that server pooled, see `summarise`) and the ratios."""
+    deadline = time.monotonic() + budget
+    done: dict[str, list[dict]] = {kind: [] for kind in SERVERS}
+    left = 2 * pairs
+    for _ in range(pairs):
+        for kind in SERVERS:
+            share = (deadline - time.monotonic()) / left
+            left -= 1
+            if share < 4 and done[kind]:
+                log(f"  (time budget spent: skipping a {kind} run)")
+                continue
+            r = run_process(channels, rounds, max(share, 8.0), uvloop, kind)
+            done[kind].append(r)
+            log(f"  {kind:<8} ({r['loop']}): p50 {r['p50']:5.1f} ms  p99 {r['p99']:5.1f} ms  "
+                f"CPU {r['server_us_per_delivery']:.1f} µs/delivery ({r['cycle_us_per_delivery']:.1f} µs/pull "
+                f"with the pull's own receipt)  {r['rounds']} rounds")
+    out = {kind: summarise(runs) for kind, runs in done.items()}
+    emulator, bare = out["emulator"], out["bare"]
+    out["ratio"] = {"p50": emulator["p50"] / bare["p50"], "p99": emulator["p99"] / bare["p99"],
+                    "round_p99_median": emulator["round_p99_median"] / bare["round_p99_median"],
+                    "cpu_per_delivery": emulator["server_us_per_delivery"] / bare["server_us_per_delivery"],
+                    "cpu_per_cycle": emulator["cycle_us_per_delivery"] / bare["cycle_us_per_delivery"]}
+    return out
+
+
+def comparison_table(cmp: dict) -> str:
+    """Emulator vs the bare baseline, one column each and their ratio."""
+    e, b, ratio = cmp["emulator"], cmp["bare"], cmp["ratio"]
+    rows = [
+        ("runs (interleaved) x rounds", f"{e['runs']} x {e['rounds'] // max(e['runs'], 1)}",
+         f"{b['runs']} x {b['rounds'] // max(b['runs'], 1)}", ""),
+        ("latency p50", f"{e['p50']:.1f} ms", f"{b['p50']:.1f} ms", f"{ratio['p50']:.2f}"),
+        ("latency p99", f"**{e['p99']:.1f} ms**", f"**{b['p99']:.1f} ms**", f"**{ratio['p99']:.2f}**"),
+        ("p99 of each run", ", ".join(f"{x:.1f}" for x in e["run_p99"]) + " ms",
+         ", ".join(f"{x:.1f}" for x in b["run_p99"]) + " ms", ""),
+        ("p99 of each round: median (min - max)",
+         f"{e['round_p99_median']:.1f} ({e['round_p99_min']:.1f} - {e['round_p99_max']:.1f}) ms",
+         f"{b['round_p99_median']:.1f} ({b['round_p99_min']:.1f} - {b['round_p99_max']:.1f}) ms",
+         f"{ratio['round_p99_median']:.2f}"),
+        ("latency max", f"{e['max']:.1f} ms", f"{b['max']:.1f} ms", ""),
+        ("mean time until the last channel of a round had it", f"{e['last']:.1f} ms", f"{b['last']:.1f} ms",
+         f"{e['last'] / b['last']:.2f}"),
+        ("server CPU per round, trigger to last delivery (median)", f"{e['server_ms']:.1f} ms",
+         f"{b['server_ms']:.1f} ms", ""),
+        ("**server CPU per delivery** (the same / channels)", f"**{e['server_us_per_delivery']:.1f} µs**",
+         f"**{b['server_us_per_delivery']:.1f} µs**", f"**{ratio['cpu_per_delivery']:.2f}**"),
+        ("server CPU per long-poll cycle (the pull's receipt too) / channels",
+         f"{e['cycle_us_per_delivery']:.1f} µs", f"{b['cycle_us_per_delivery']:.1f} µs",
+         f"{ratio['cpu_per_cycle']:.2f}"),
+        ("trigger request's trip (included in the latencies), median", f"{e['trip_ms']:.2f} ms",
+         f"{b['trip_ms']:.2f} ms", ""),
+        ("client CPU per round, median", f"{e['client_ms']:.1f} ms", f"{b['client_ms']:.1f} ms", ""),
+        ("a delivery on the wire (head + body)", "{} - {} bytes".format(*e["reply_bytes"]),
+         "{} - {} bytes".format(*b["reply_bytes"]), ""),
+        ("RSS with the pulls waiting (largest run)", f"{e['rss_waiting']:.1f} MiB", f"{b['rss_waiting']:.1f} MiB", ""),
+    ]
+    lines = ["| measure | emulator | bare aiohttp | ratio emulator / bare |", "|---|---:|---:|---:|"]
+    lines += [f"| {a} | {x} | {y} | {z} |" for a, x, y, z in rows]
+    return "\n".join(lines)
 
 
 def report(r: dict) -> str:
@@ -362,13 +487,18 @@ def report(r: dict) -> str:
         ("latency max", f"{r['max']:.1f} ms"),
         ("mean time until the last channel of a round had it", f"{r['last']:.1f} ms"),
     ]
-    whose = "the emulator process" if r["mode"].startswith("process") else "this process (client + emulator)"
-    if r["mode"].startswith("process"):
+    process = r["mode"] != "in-process"
+    whose = ("the emulator process" if r.get("server") == "emulator" else "the bare app") if process \
+        else "this process (client + emulator)"
+    if process:
+        whose_cpu = "emulator" if r["server"] == "emulator" else "server"
         rows += [("trigger request's trip (included in the latencies), median", f"{r['trip_ms']:.2f} ms"),
-                 ("emulator CPU time (main thread) per round, trigger to last delivery, median",
-                  f"{r['server_ms']:.1f} ms"),
+                 (f"{whose_cpu} CPU time (main thread) per round, trigger to last delivery, median",
+                  f"{r['server_ms']:.1f} ms ({r['server_us_per_delivery']:.1f} µs per delivery)"),
+                 (f"{whose_cpu} CPU time per round from sending the pulls to the last delivery, median",
+                  f"{r['cycle_ms']:.1f} ms ({r['cycle_us_per_delivery']:.1f} µs per pull)"),
                  ("client CPU time per round, median", f"{r['client_ms']:.1f} ms"),
-                 ("RSS of the emulator once ready", f"{r['rss_start']:.1f} MiB")]
+                 (f"RSS of {whose} once ready", f"{r['rss_start']:.1f} MiB")]
     else:
         rows.append(("RSS before the emulator started", f"{r['rss_start']:.1f} MiB"))
     rows += [
@@ -383,12 +513,25 @@ def report(r: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=20, help="rounds per run")
     parser.add_argument("--budget", type=float, default=50.0, help="stop after this many seconds")
     parser.add_argument("--process", action="store_true",
                         help="run the emulator as its own process (python -m emulator) with a bare asyncio client")
-    parser.add_argument("--uvloop", action="store_true", help="with --process: start the emulator with uvloop")
+    parser.add_argument("--uvloop", action="store_true",
+                        help="with --process: start the emulator (and with --baseline the bare app) on uvloop")
+    parser.add_argument("--baseline", action="store_true",
+                        help="with --process: also the bare aiohttp baseline (benchmarks/bare_fanout.py), "
+                             "interleaved with the emulator (emulator, bare, emulator, bare, ...)")
+    parser.add_argument("--pairs", type=int, default=2, help="with --baseline: runs of each server")
     args = parser.parse_args(argv)
+    if args.baseline:
+        def log(text: str) -> None:
+            print(text, file=sys.stderr, flush=True)
+
+        cmp = compare(args.channels, args.rounds, args.budget, args.uvloop, args.pairs, log=log)
+        print(f"## Event fan-out, emulator vs bare aiohttp ({cmp['emulator']['loop']}): {args.channels} channels\n")
+        print(comparison_table(cmp))
+        return
     if args.process:
         result = run_process(args.channels, args.rounds, args.budget, args.uvloop)
     else:
