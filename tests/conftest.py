@@ -23,6 +23,9 @@ async def make_emulator():
     started: list[Emulator] = []
 
     async def make(clock=None, **settings: Any) -> Emulator:
+        """`clock` is a Clock object, or "virtual"/"real" as in Settings."""
+        if isinstance(clock, str):
+            settings["clock"], clock = clock, None
         settings.setdefault("port", 0)
         settings.setdefault("https_port", 0)
         emulator = Emulator(Settings(**settings), clock=clock)

@@ -6,6 +6,7 @@ working while the device it drives is down.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import Any
 
@@ -13,7 +14,6 @@ import aiohttp
 import pytest
 
 from emulator.app import Emulator
-from emulator.settings import Settings
 
 TOKEN = "s3cret-token"
 
@@ -38,19 +38,9 @@ ROUTES = [
 
 
 @pytest.fixture
-async def start():
-    started: list[Emulator] = []
-
-    async def make(**settings: Any) -> Emulator:
-        settings = {"port": 0, "https_port": None, "clock": "virtual", "auth": "none", **settings}
-        emu = Emulator(Settings(**settings))
-        await emu.start()
-        started.append(emu)
-        return emu
-
-    yield make
-    for emu in started:
-        await emu.stop()
+def start(make_emulator):
+    """Emulators on a virtual clock, no API authentication, HTTP only (unless asked)."""
+    return functools.partial(make_emulator, https_port=None, clock="virtual", auth="none")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ those use loose bounds.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import json
 import time
@@ -27,7 +28,6 @@ from py2n.model import Py2NConnectionData
 from emulator.app import Emulator
 from emulator.control.faults import KINDS
 from emulator.errors import ErrorCode
-from emulator.settings import Settings
 
 CONNECTION_ERRORS = (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError)
 
@@ -36,20 +36,9 @@ CONNECTION_ERRORS = (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError)
 
 
 @pytest.fixture
-async def start():
+def start(make_emulator):
     """Emulators on a virtual clock, no API authentication, HTTP only (unless asked)."""
-    started: list[Emulator] = []
-
-    async def make(**settings: Any) -> Emulator:
-        settings = {"port": 0, "https_port": None, "clock": "virtual", "auth": "none", **settings}
-        emulator = Emulator(Settings(**settings))
-        await emulator.start()
-        started.append(emulator)
-        return emulator
-
-    yield make
-    for emulator in started:
-        await emulator.stop()
+    return functools.partial(make_emulator, https_port=None, clock="virtual", auth="none")
 
 
 @pytest.fixture
