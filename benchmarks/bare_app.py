@@ -44,7 +44,12 @@ def build(replies: dict[str, dict]) -> web.Application:
 
 
 async def serve(host: str, port: int, replies: dict[str, dict]) -> None:
-    runner = web.AppRunner(build(replies), access_log=None, handle_signals=False)
+    await serve_app(build(replies), host, port)
+
+
+async def serve_app(app: web.Application, host: str, port: int) -> None:
+    """Serve an app until SIGTERM or SIGINT (shared with bare_fanout)."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, host, port, reuse_address=True).start()
     stop = asyncio.Event()

@@ -36,10 +36,11 @@ import argparse
 import asyncio
 import itertools
 import json
-import signal
 import time
 
 from aiohttp import web
+
+from benchmarks.bare_app import serve_app
 
 SERVER = "HIP2.50.0.76.2"  # the verso profile's Server header
 HEADERS = {"Server": SERVER, "Content-Type": "application/json"}
@@ -127,17 +128,7 @@ async def serve(host: str, port: int, timeouts: bool = False) -> None:
     # handler_cancellation off (aiohttp's default; the emulator turns it on, which costs nothing on
     # the delivery path, only when a connection is lost): cancelling a handler that awaits the
     # shared future directly would cancel that future for every pull of the round.
-    runner = web.AppRunner(build(timeouts), access_log=None, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, host, port, reuse_address=True).start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    await serve_app(build(timeouts), host, port)
 
 
 def main() -> None:
