@@ -88,10 +88,10 @@ class Emulator:
         app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=middlewares, handler_args={
             "max_field_size": 16384, "auto_decompress": False, "logger": ProtocolLog(server_log)})
         app[EMULATOR] = self
-        for path in ROUTES:  # exact paths first: aiohttp finds them with one dict lookup
-            app.router.add_route("*", path, self.dispatcher.handle)
-        app.router.add_route("*", "/api", self.dispatcher.handle)
-        app.router.add_route("*", "/api/{tail:.*}", self.dispatcher.handle)
+        for path, route in ROUTES.items():  # exact paths first: aiohttp finds them with one dict lookup
+            app.router.add_route("*", path, self.dispatcher.endpoint(route))
+        app.router.add_route("*", "/api", self.dispatcher.endpoint(None))
+        app.router.add_route("*", "/api/{tail:.*}", self.dispatcher.endpoint(None))
         app.router.add_routes(control_app.routes(self))
         app.router.add_get("/", self._index)
         return app

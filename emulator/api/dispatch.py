@@ -8,11 +8,12 @@ Order of the checks (research/device.md 1.3): path (2), method (3), model (1), s
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from dataclasses import dataclass
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
 
@@ -26,18 +27,50 @@ from emulator.errors import ApiError, ErrorCode, failed
 
 if TYPE_CHECKING:
     from emulator.app import Emulator
+    from emulator.device.device import Device
 
 log = logging.getLogger("emulator.api")
 INTEGRATION = "enhanced-integration"
 
 
-@dataclass(slots=True)
 class Outcome:
-    """What the journal learns about a request while it is handled."""
+    """What the journal learns about a request while it is handled (class defaults: no __init__
+    to run per request)."""
 
     account: Any = None
     params: dict[str, str] | None = None
     code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """A function's checks that depend only on the device's configuration (firmware level, model,
+    services, licences, profile): worked out once per configuration version, so a request pays
+    only for its own (method, transport, credentials)."""
+
+    version: int
+    known: bool  # the firmware has this function (else 2)
+    refusal: ErrorCode | None  # 1, 4 or 5 (after the method check), None when it is available
+    https_only: bool
+    auth: str | None  # the scheme credentials must use; None: none asked (auth none, or a public function)
+    octet_stream_empty_post: bool
+
+    @classmethod
+    def of(cls, route: Route, device: Device) -> Gate:
+        service = device.security.service(route.service)
+        refusal = None
+        if route.needs == "camera" and device.profile.camera is None or \
+                route.needs == "display" and device.display is None:
+            refusal = ErrorCode.NOT_SUPPORTED
+        elif not service.enabled:
+            refusal = ErrorCode.DISABLED
+        elif any(licence not in device.licences for licence in route.licences
+                 if licence != INTEGRATION or device.needs_integration_licence):
+            refusal = ErrorCode.LICENSED  # no function needs the integration licence from 2.35 on
+        return cls(version=device.config_version, known=device.api_level >= route.since, refusal=refusal,
+                   https_only=service.transport == "https",
+                   auth=None if service.auth == "none" or route.public else service.auth,
+                   octet_stream_empty_post=device.profile.quirks.octet_stream_empty_post)
 
 
 class Dispatcher:
@@ -45,42 +78,50 @@ class Dispatcher:
         self.emulator = emulator
         # Replies of functions that depend only on the configuration: path -> (config version, body).
         self._static: dict[str, tuple[int, bytes]] = {}
+        self._gates: dict[str, Gate] = {}  # path -> its checks under the current configuration
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    def endpoint(self, route: Route | None) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """The aiohttp handler of one path of the table, which aiohttp's router has already found;
+        with None, of every other /api path (looked up here, for its decoded form, or error 2)."""
+        return functools.partial(self.handle, route=route)
+
+    async def handle(self, request: web.Request, route: Route | None = None) -> web.StreamResponse:
         emulator = self.emulator
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = perf_counter()
+        # aiohttp matched the table's route on this path (decoded but for %2F and %25, which no
+        # route has), so it is the request's decoded path too.
+        path = request.path if route is None else route.path
         if not emulator.device.online:
-            emulator.journal.request(request.method, request.path, request.query, None, request.secure, None, None,
+            emulator.journal.request(request.method, path, request.query, None, request.secure, None, None,
                                      started, started, ())
             return drop(request)
         outcome = Outcome()
-        faults = emulator.faults.for_request(request.method, request.path) if emulator.faults.active else ()
+        faults = emulator.faults.for_request(request.method, path) if emulator.faults.active else ()
         if faults:
-            respond = functools.partial(self._handle, request, outcome)
+            respond = functools.partial(self._handle, request, route, outcome)
             for fault in reversed(faults):  # the first fault added is the outermost
                 respond = functools.partial(fault.apply, request, respond, emulator)
             response = await respond()
         else:
-            response = await self._handle(request, outcome)
+            response = await self._handle(request, route, outcome)
         if emulator.device.capture.running:
             trace(emulator.device.capture, request, response)
         emulator.journal.request(
-            request.method, request.path, outcome.params if outcome.params is not None else request.query,
+            request.method, path, outcome.params if outcome.params is not None else request.query,
             outcome.account, request.secure, None if isinstance(response, Dropped) else response.status,
-            outcome.code, started, loop.time(), faults)
+            outcome.code, started, perf_counter(), faults)
         return response
 
-    async def _handle(self, request: web.Request, outcome: Outcome) -> web.StreamResponse:
+    async def _handle(self, request: web.Request, route: Route | None, outcome: Outcome) -> web.StreamResponse:
         emulator = self.emulator
-        device = emulator.device
         server = emulator.server_header
         try:
-            route = ROUTES.get(request.path)
-            if route is None or device.api_level < route.since:
+            if route is None:
+                route = ROUTES.get(request.path)
+            if route is None:
                 raise ApiError(ErrorCode.INVALID_PATH)
             account = outcome.account = self._check(route, request)
-            if request.query_string or request.can_read_body:
+            if request.query_string or request.body_exists:
                 params = await params_.read(request, route.body_limit, route.raw_param)
             else:
                 params = params_.Params()
@@ -106,31 +147,26 @@ class Dispatcher:
         return self._reply(result, server)
 
     def _check(self, route: Route, request: web.Request) -> Any:
-        device = self.emulator.device
+        gate = self._gates.get(route.path)
+        if gate is None or gate.version != self.emulator.device.config_version:
+            gate = self._gates[route.path] = Gate.of(route, self.emulator.device)
+        if not gate.known:
+            raise ApiError(ErrorCode.INVALID_PATH)
         if request.method not in route.methods:
             raise ApiError(ErrorCode.INVALID_METHOD)
-        if route.needs == "camera" and device.profile.camera is None or \
-                route.needs == "display" and device.display is None:
-            raise ApiError(ErrorCode.NOT_SUPPORTED)
-        service = device.security.service(route.service)
-        if not service.enabled:
-            raise ApiError(ErrorCode.DISABLED)
-        for licence in route.licences:
-            if licence == INTEGRATION and not device.needs_integration_licence:
-                continue  # no function needs the integration licence from 2.35 on
-            if licence not in device.licences:
-                raise ApiError(ErrorCode.LICENSED)
-        if service.transport == "https" and not request.secure:
+        if gate.refusal is not None:
+            raise ApiError(gate.refusal)
+        if gate.https_only and not request.secure:
             raise ApiError(ErrorCode.INVALID_CONNECTION)
-        if service.auth == "none" or route.public:
-            account = None
-        else:
+        account = None
+        if gate.auth is not None:
+            device = self.emulator.device
             account = self.emulator.auth.authenticate(
-                request.headers.get(hdrs.AUTHORIZATION), service.auth, request.method, request.raw_path.split("?")[0],
+                request.headers.get(hdrs.AUTHORIZATION), gate.auth, request.method, request.raw_path.split("?")[0],
                 device.security, request.remote or "")
             if route.privilege is not None and route.privilege not in account.privileges:
                 raise ApiError(ErrorCode.INSUFFICIENT_PRIVILEGES)
-        if device.profile.quirks.octet_stream_empty_post and request.method == "POST" and \
+        if gate.octet_stream_empty_post and request.method == "POST" and \
                 request.headers.get(hdrs.CONTENT_TYPE) == "application/octet-stream" and not request.body_exists:
             raise failed("Unsupported Content-Type")  # fw 2.50 does this; off by default
         return account

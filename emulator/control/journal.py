@@ -48,7 +48,7 @@ class Journal:
 
     def request(self, method: str, path: str, params: Mapping[str, str], account: Any, secure: bool,
                 status: int | None, code: int | None, started: float, ended: float, faults: Sequence[Any]) -> None:
-        """One /api request: `account` is an Account or None, `started`/`ended` event-loop times,
+        """One /api request: `account` is an Account or None, `started`/`ended` perf_counter() times,
         `faults` the fault objects applied; status None when the connection was dropped."""
         self._entries.append((next(self._seq), self._now(), method, path, params, account, secure, status, code,
                               started, ended, faults))
