@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 from collections.abc import Awaitable, Callable
@@ -27,7 +27,6 @@ from emulator.errors import ApiError, ErrorCode, failed
 
 if TYPE_CHECKING:
     from emulator.app import Emulator
-    from emulator.device.device import Device
 
 log = logging.getLogger("emulator.api")
 INTEGRATION = "enhanced-integration"
@@ -42,21 +41,31 @@ class Outcome:
     code: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Gate:
-    """A function's checks that depend only on the device's configuration (firmware level, model,
-    services, licences, profile): worked out once per configuration version, so a request pays
-    only for its own (method, transport, credentials)."""
+    """A function under the device's current configuration: its checks that depend only on the
+    configuration (firmware level, model, services, licences, profile), worked out once per
+    configuration version, so a request pays only for its own (method, transport, credentials);
+    the Server header; the reply of a static function, rendered at its first request."""
 
+    route: Route
     version: int
+    server: str
     known: bool  # the firmware has this function (else 2)
     refusal: ErrorCode | None  # 1, 4 or 5 (after the method check), None when it is available
     https_only: bool
     auth: str | None  # the scheme credentials must use; None: none asked (auth none, or a public function)
     octet_stream_empty_post: bool
+    open: bool = field(init=False)  # nothing to check but the method
+    static_reply: bytes | None = None
+
+    def __post_init__(self) -> None:
+        self.open = self.known and self.refusal is None and not self.https_only and self.auth is None and \
+            not self.octet_stream_empty_post
 
     @classmethod
-    def of(cls, route: Route, device: Device) -> Gate:
+    def of(cls, route: Route, emulator: Emulator) -> Gate:
+        device = emulator.device
         service = device.security.service(route.service)
         refusal = None
         if route.needs == "camera" and device.profile.camera is None or \
@@ -67,8 +76,8 @@ class Gate:
         elif any(licence not in device.licences for licence in route.licences
                  if licence != INTEGRATION or device.needs_integration_licence):
             refusal = ErrorCode.LICENSED  # no function needs the integration licence from 2.35 on
-        return cls(version=device.config_version, known=device.api_level >= route.since, refusal=refusal,
-                   https_only=service.transport == "https",
+        return cls(route=route, version=device.config_version, server=emulator.server_header,
+                   known=device.api_level >= route.since, refusal=refusal, https_only=service.transport == "https",
                    auth=None if service.auth == "none" or route.public else service.auth,
                    octet_stream_empty_post=device.profile.quirks.octet_stream_empty_post)
 
@@ -76,8 +85,6 @@ class Gate:
 class Dispatcher:
     def __init__(self, emulator: Emulator):
         self.emulator = emulator
-        # Replies of functions that depend only on the configuration: path -> (config version, body).
-        self._static: dict[str, tuple[int, bytes]] = {}
         self._gates: dict[str, Gate] = {}  # path -> its checks under the current configuration
 
     def endpoint(self, route: Route | None) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -114,46 +121,54 @@ class Dispatcher:
 
     async def _handle(self, request: web.Request, route: Route | None, outcome: Outcome) -> web.StreamResponse:
         emulator = self.emulator
-        server = emulator.server_header
+        gate = None
         try:
             if route is None:
                 route = ROUTES.get(request.path)
-            if route is None:
-                raise ApiError(ErrorCode.INVALID_PATH)
-            account = outcome.account = self._check(route, request)
+                if route is None:
+                    raise ApiError(ErrorCode.INVALID_PATH)
+            gate = self._gates.get(route.path)
+            if gate is None or gate.version != emulator.device.config_version:
+                gate = self._gates[route.path] = Gate.of(route, emulator)
+            account = outcome.account = self._check(gate, request)
             if request.query_string or request.body_exists:
                 params = await params_.read(request, route.body_limit, route.raw_param)
             else:
-                params = params_.Params()
+                params = params_.NONE
             outcome.params = params.values
             if route.static and not params.values:
-                return response(self._static_reply(route, request, params, account), JSON, server)
+                # Depends only on the configuration: rendered once per configuration (system/info
+                # is what integrations poll most).
+                if gate.static_reply is None:
+                    gate.static_reply = success(route.handler(Call(emulator, request, params, account, request.secure)))
+                return response(gate.static_reply, JSON, gate.server)
             call = Call(emulator, request, params, account, request.secure)
             result = await route.handler(call) if route.is_async else route.handler(call)
         except Unauthorized as err:
             outcome.code = int(err.code)
-            return error_response(err, server, emulator.auth.challenges(err.scheme, err.stale))
+            return error_response(err, self._server(gate), emulator.auth.challenges(err.scheme, err.stale))
         except ApiError as err:
             outcome.code = int(err.code)
-            return error_response(err, server)
+            return error_response(err, self._server(gate))
         except ChannelClosed:
             return drop(request)  # the device went down under a waiting pull
         except Exception:
             log.exception("unexpected failure in %s %s", request.method, request.path)
             outcome.code = int(ErrorCode.PROCESSING_ERROR)
-            return error_response(ApiError(ErrorCode.PROCESSING_ERROR), server)
+            return error_response(ApiError(ErrorCode.PROCESSING_ERROR), self._server(gate))
         if isinstance(result, Raw) and result.after is not None:
-            return await self._reply_then(request, result, server)
-        return self._reply(result, server)
+            return await self._reply_then(request, result, gate.server)
+        return self._reply(result, gate.server)
 
-    def _check(self, route: Route, request: web.Request) -> Any:
-        gate = self._gates.get(route.path)
-        if gate is None or gate.version != self.emulator.device.config_version:
-            gate = self._gates[route.path] = Gate.of(route, self.emulator.device)
+    def _check(self, gate: Gate, request: web.Request) -> Any:
+        """The request's own checks: the account it authenticates as (None when none is asked)."""
         if not gate.known:
             raise ApiError(ErrorCode.INVALID_PATH)
+        route = gate.route
         if request.method not in route.methods:
             raise ApiError(ErrorCode.INVALID_METHOD)
+        if gate.open:
+            return None
         if gate.refusal is not None:
             raise ApiError(gate.refusal)
         if gate.https_only and not request.secure:
@@ -171,15 +186,8 @@ class Dispatcher:
             raise failed("Unsupported Content-Type")  # fw 2.50 does this; off by default
         return account
 
-    def _static_reply(self, route: Route, request: web.Request, params: params_.Params, account: Any) -> bytes:
-        """The JSON reply of a function that depends only on the configuration, rendered once per
-        configuration (system/info is what integrations poll most)."""
-        version = self.emulator.device.config_version
-        cached = self._static.get(route.path)
-        if cached is None or cached[0] != version:
-            call = Call(self.emulator, request, params, account, request.secure)
-            cached = self._static[route.path] = (version, success(route.handler(call)))
-        return cached[1]
+    def _server(self, gate: Gate | None) -> str:
+        return gate.server if gate is not None else self.emulator.server_header
 
     @staticmethod
     def _reply(result: Any, server: str) -> web.StreamResponse:

@@ -71,6 +71,9 @@ class Params:
         return value
 
 
+NONE = Params()  # the parameters of a request that has none (shared: handlers only read parameters)
+
+
 def _query(query: MultiMapping[str]) -> dict[str, str]:
     # dict() of the items keeps the last value of a repeated name.
     return {k: v for k, v in query.items() if not k.startswith("blob-")}
