@@ -90,9 +90,9 @@ class Dispatcher:
     def endpoint(self, route: Route | None) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         """The aiohttp handler of one path of the table, which aiohttp's router has already found;
         with None, of every other /api path (looked up here, for its decoded form, or error 2)."""
-        return functools.partial(self.handle, route=route)
+        return functools.partial(self.handle, route)  # positional: no keyword dict to merge per call
 
-    async def handle(self, request: web.Request, route: Route | None = None) -> web.StreamResponse:
+    async def handle(self, route: Route | None, request: web.Request) -> web.StreamResponse:
         emulator = self.emulator
         started = perf_counter()
         # aiohttp matched the table's route on this path (decoded but for %2F and %25, which no

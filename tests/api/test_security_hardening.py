@@ -318,7 +318,7 @@ async def test_self_signed_certificate_names_the_device(make_emulator, tmp_path)
     assert subject(cert, NameOID.COMMON_NAME) == ["Front Gate"]
     assert subject(cert, NameOID.SERIAL_NUMBER) == ["54-1234-5678"]
     assert cert.issuer == cert.subject  # self-signed
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     assert cert.not_valid_before_utc <= now < cert.not_valid_after_utc
 
 
@@ -361,7 +361,7 @@ async def test_kept_certificate_can_be_pinned_by_a_verifying_client(make_emulato
 async def test_users_own_certificate(make_emulator, tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "intercom.example.test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     mine = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
             .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))

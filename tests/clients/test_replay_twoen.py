@@ -74,7 +74,7 @@ class Twoen:
         caps = self._get("/api/switch/caps")["result"]["switches"]
         status = self._get("/api/switch/status")["result"]["switches"]
         merged = []
-        for c, s in zip(caps, status):  # by position, not by number
+        for c, s in zip(caps, status, strict=False):  # by position, not by number, as twoen does
             merged.append({**c, "active": s["active"], "locked": s["locked"], "held": s["held"]})
         return merged
 
@@ -86,7 +86,7 @@ class Twoen:
         caps = self._get("/api/io/caps")["result"]["ports"]
         status = self._get("/api/io/status")["result"]["ports"]
         inputs, outputs = {}, {}
-        for c, s in zip(caps, status):
+        for c, s in zip(caps, status, strict=False):
             (inputs if c["type"] == "input" else outputs)[c["port"]] = s["state"] == 1
         return inputs, outputs
 
@@ -95,7 +95,7 @@ class Twoen:
         calls = self._get("/api/call/status")
         config = self._get("/api/phone/config")
         assert status["success"] and calls["success"] and config["success"], self.failure
-        accounts = [{**c, **s} for s, c in zip(status["result"]["accounts"], config["result"]["accounts"])]
+        accounts = [{**c, **s} for s, c in zip(status["result"]["accounts"], config["result"]["accounts"], strict=False)]
         return accounts, calls["result"]["sessions"]
 
     def snapshot_download(self, width: int | None = None, height: int | None = None, source: str = "internal",

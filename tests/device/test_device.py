@@ -15,9 +15,9 @@ from emulator.device.security import Service
 from emulator.errors import ApiError, ErrorCode
 
 
-def make(profile: str = "verso", options: Options = Options()) -> tuple[Device, VirtualClock]:
+def make(profile: str = "verso", options: Options | None = None) -> tuple[Device, VirtualClock]:
     clock = VirtualClock(start=1_700_000_000.0)
-    device = Device(load(profile), clock, options)
+    device = Device(load(profile), clock, options or Options())
     device.boot()
     return device, clock
 
