@@ -118,14 +118,12 @@ class Authenticator:
 
     def _digest(self, text: str, method: str, path: str, security: Security) -> Account | None:
         fields = parse_params(text)
-        username, nonce, uri, answer = (fields.get(k) for k in ("username", "nonce", "uri", "response"))
+        username, nonce, uri, answer = fields.get("username"), fields.get("nonce"), fields.get("uri"), \
+            fields.get("response")
         if not (username and nonce and uri and answer) or fields.get("realm") != self.realm:
             return None
-        try:
-            if urlsplit(uri).path != path:
-                return None  # the uri must name the requested path; its query may be left out
-        except ValueError:
-            return None  # not a URI at all
+        if _uri_path(uri) != path:
+            return None  # the uri must name the requested path; its query may be left out
         algorithm = fields.get("algorithm", "MD5").upper()
         sess = algorithm.endswith("-SESS")
         if algorithm.removesuffix("-SESS") != self.algorithm:
@@ -166,10 +164,22 @@ class Authenticator:
 def parse_params(text: str) -> dict[str, str]:
     """`k=v, k="v"` pairs of an Authorization header; quoted or not, escapes undone."""
     out = {}
-    for match in _PARAM.finditer(text):
-        key, raw, quoted = match.group(1).lower(), match.group(2), match.group(3)
-        if quoted is None:
-            out[key] = raw
+    # findall (no Match object per pair) gives "" for the quoted group when the value was not
+    # quoted; a quoted value is `quoted` non-empty, or the empty string written as "".
+    for key, raw, quoted in _PARAM.findall(text):
+        if quoted or raw == '""':
+            out[key.lower()] = _ESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted
         else:
-            out[key] = _ESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted
+            out[key.lower()] = raw
     return out
+
+
+def _uri_path(uri: str) -> str | None:
+    """The path of a Digest `uri`: an origin-form path (what clients send) is cut at its query
+    or fragment; anything else goes through urlsplit. None when it is no URI at all."""
+    if uri.startswith("/") and not uri.startswith("//"):
+        return uri.partition("?")[0].partition("#")[0]
+    try:
+        return urlsplit(uri).path
+    except ValueError:
+        return None

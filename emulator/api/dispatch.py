@@ -115,7 +115,7 @@ class Dispatcher:
             trace(emulator.device.capture, request, response)
         emulator.journal.request(
             request.method, path, outcome.params if outcome.params is not None else request.query,
-            outcome.account, request.secure, None if isinstance(response, Dropped) else response.status,
+            outcome.account, request.secure, None if type(response) is Dropped else response.status,
             outcome.code, started, perf_counter(), faults)
         return response
 
@@ -208,7 +208,8 @@ class Dispatcher:
 
 
 class Dropped(web.Response):
-    """What a handler returns when it closed the connection instead of answering."""
+    """What a handler returns when it closed the connection instead of answering (checked with
+    `type(...) is Dropped`: responses are MutableMappings, so isinstance() goes through ABCMeta)."""
 
 
 def drop(request: web.BaseRequest) -> web.StreamResponse:

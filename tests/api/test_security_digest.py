@@ -282,6 +282,10 @@ async def test_uri_without_the_query_string_is_accepted(emu, raw):
     status, _, body = await fetch(raw, emu.url + "/api/switch/status?switch=1",
                                   digest.header("GET", "/api/switch/status?switch=1", nc=2))
     assert status == 200 and body["result"]["switches"][0]["active"] is True
+    # An absolute URI names the path as well (RFC 7616 allows the absolute form).
+    status, _, body = await fetch(raw, emu.url + "/api/switch/status",
+                                  digest.header("GET", emu.url + "/api/switch/status#top", nc=3))
+    assert status == 200 and body["success"] is True
 
 
 async def test_uri_naming_another_path_is_refused(emu, raw):
