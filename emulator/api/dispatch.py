@@ -191,10 +191,12 @@ class Dispatcher:
 
     @staticmethod
     def _reply(result: Any, server: str) -> web.StreamResponse:
-        if isinstance(result, web.StreamResponse):
-            return result  # a stream the handler wrote itself (MJPEG)
         if isinstance(result, Raw):
             return response(result.body, result.content_type, server)
+        # A stream the handler wrote itself (MJPEG) goes out as it is; the type test first, as
+        # isinstance() of a StreamResponse (a MutableMapping) goes through ABCMeta.
+        if type(result) is not dict and isinstance(result, web.StreamResponse):
+            return result
         return response(SUCCESS if result is None else success(result), JSON, server)
 
     @staticmethod

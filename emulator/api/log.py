@@ -35,5 +35,5 @@ async def pull(call: Call) -> Raw:
     timeout = params.int("timeout", 0, hi=MAX_TIMEOUT)
     events = await call.device.channels.pull(channel_id, timeout)
     # Each event was rendered once when it happened; a reply only joins them.
-    body = b'{"success":true,"result":{"events":[' + b",".join(e.json for e in events) + b"]}}"
+    body = b'{"success":true,"result":{"events":[' + b",".join([e.json for e in events]) + b"]}}"
     return Raw(body, JSON)

@@ -132,8 +132,12 @@ class Channel:
             waiter.set_result(None)
 
     def take(self) -> list[Event]:
-        count = min(len(self.queue), MAX_EVENTS_PER_PULL)
-        return [self.queue.popleft() for _ in range(count)]
+        queue = self.queue
+        if len(queue) <= MAX_EVENTS_PER_PULL:
+            events = list(queue)
+            queue.clear()
+            return events
+        return [queue.popleft() for _ in range(MAX_EVENTS_PER_PULL)]
 
     @property
     def waiting(self) -> bool:
