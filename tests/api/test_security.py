@@ -13,9 +13,11 @@ import textwrap
 
 import aiohttp
 import pytest
+from lxml import etree
 
 from emulator.device.security import Account
 from emulator.settings import parse_user
+from support import form
 
 DESCRIPTIONS = {
     1: "function is not supported",
@@ -221,6 +223,28 @@ async def test_code_4_disabled_service(make_emulator, make_client, tmp_path):
     assert_error(await make_client(emu).get("/api/camera/caps"), 4)
     assert_error(await make_client(emu, user=None).get("/api/camera/snapshot"), 4)  # before 9
     assert (await make_client(emu).get("/api/switch/caps")).result["switches"]
+
+
+async def test_checks_follow_a_configuration_uploaded_while_in_use(emu, make_client):
+    """The configuration-only checks are worked out once per configuration: a request made before
+    an upload must not leave the old answer behind."""
+    api = make_client(emu)
+    assert (await api.get("/api/camera/caps")).json["success"] is True
+
+    async def upload(enabled: int, transport: int) -> None:
+        root = etree.fromstring((await api.get("/api/config")).body)
+        service = root.find("HttpApi/Service[@Name='camera']")
+        service.find("Enabled").text, service.find("Transport").text = str(enabled), str(transport)
+        reply = await api.request("PUT", "/api/config", data=form(**{"blob-cfg": etree.tostring(root)}))
+        assert reply.json == {"success": True}
+
+    await upload(enabled=0, transport=0)
+    assert_error(await api.get("/api/camera/caps"), 4)
+    await upload(enabled=1, transport=1)  # HTTPS only
+    assert_error(await api.get("/api/camera/caps"), 7)
+    assert (await make_client(emu, scheme="https").get("/api/camera/caps")).json["success"] is True
+    await upload(enabled=1, transport=0)
+    assert (await api.get("/api/camera/caps")).json["success"] is True
 
 
 async def test_code_4_comes_before_licence(make_emulator, make_client, tmp_path):
