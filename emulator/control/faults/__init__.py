@@ -45,7 +45,7 @@ class Faults:
 
     def __init__(self, emulator: Emulator):
         self.emulator = emulator
-        self._active: dict[int, Fault] = {}
+        self.active: dict[int, Fault] = {}  # the request and event faults in force, by id
         self._ids = itertools.count(1)
         emulator.device.channels.delivery = self._event_delivery
 
@@ -59,31 +59,27 @@ class Faults:
             fault.act(self.emulator)
             fault.hits = 1
         else:
-            self._active[fault.id] = fault
+            self.active[fault.id] = fault
         return fault
 
-    @property
-    def active(self) -> bool:
-        return bool(self._active)
-
     def list(self) -> list[Fault]:
-        return list(self._active.values())
+        return list(self.active.values())
 
     def remove(self, fault_id: int) -> bool:
-        return self._active.pop(fault_id, None) is not None
+        return self.active.pop(fault_id, None) is not None
 
     def clear(self) -> None:
-        self._active.clear()
+        self.active.clear()
 
     def for_request(self, method: str, path: str) -> list[RequestFault]:
         """The request faults that hit this request, each counted once."""
-        hit = [f for f in self._active.values() if isinstance(f, RequestFault) and f.matches(method, path)]
+        hit = [f for f in self.active.values() if isinstance(f, RequestFault) and f.matches(method, path)]
         for fault in hit:
             self._count(fault)
         return hit
 
     def _event_delivery(self, event) -> list[float] | None:
-        for fault in list(self._active.values()):
+        for fault in list(self.active.values()):
             if isinstance(fault, Events) and fault.hits_event(event.name):
                 self._count(fault)
                 return fault.deliveries()
@@ -92,4 +88,4 @@ class Faults:
     def _count(self, fault: Fault) -> None:
         fault.hits += 1
         if fault.times is not None and fault.hits >= fault.times:
-            self._active.pop(fault.id, None)  # applied `times` times: the fault recovers
+            self.active.pop(fault.id, None)  # applied `times` times: the fault recovers
