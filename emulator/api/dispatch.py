@@ -169,8 +169,6 @@ class Dispatcher:
         route = gate.route
         if request.method not in route.methods:
             raise ApiError(ErrorCode.INVALID_METHOD)
-        if gate.open:
-            return None
         if gate.refusal is not None:
             raise ApiError(gate.refusal)
         if gate.https_only and not request.secure:
