@@ -8,7 +8,9 @@ the subscription channels of /api/log/*, the journal, anything else that wants t
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
+import math
 import random
 from collections import deque
 from dataclasses import dataclass, field
@@ -114,11 +116,12 @@ class Channel:
         self._waiter: asyncio.Future[None] | None = None
         self._timer: Timer | None = None
 
-    def wants(self, event: Event) -> bool:
-        if self.filter is not None and event.name not in self.filter:
+    def wants(self, name: str) -> bool:
+        """Whether events of this type reach the channel (its filter, its account's privileges)."""
+        if self.filter is not None and name not in self.filter:
             return False
         if self.privileges is not None:
-            needed = EVENT_PRIVILEGE.get(event.name)
+            needed = EVENT_PRIVILEGE.get(name)
             if needed is not None and needed not in self.privileges:
                 return False
         return True
@@ -160,6 +163,10 @@ class Channels:
         # deliver normally.
         self.delivery: Callable[[Event], list[float] | None] | None = None
         self._generation = 0  # one per boot
+        # Event type -> the channels that get it, worked out at the type's first event after the
+        # set of channels changed (an event reaches 1,000 channels without asking each one).
+        self._wanting: dict[str, list[Channel]] = {}
+        self.timeouts = Timeouts(clock)
         log.listeners.append(self._deliver)
 
     def __len__(self) -> int:
@@ -181,9 +188,10 @@ class Channels:
         channel = Channel(self, channel_id, names, privileges, min(max(duration, 1), MAX_DURATION),
                           max(self.queue_size, len(backlog)))
         for event in backlog:
-            if channel.wants(event):
+            if channel.wants(event.name):
                 channel.put(event)
         self._channels[channel_id] = channel
+        self._wanting.clear()
         self._touch(channel)
         return channel
 
@@ -222,11 +230,10 @@ class Channels:
             waiter = channel._waiter = loop.create_future()
             if previous is not None and not previous.done():
                 previous.set_result(None)
-            timer = self.clock.call_later(timeout, _wake, waiter)
+            self.timeouts.add(waiter, timeout, len(self._channels))
             try:
                 await waiter
             finally:
-                timer.cancel()
                 superseded = channel._waiter is not waiter
                 if not superseded:
                     channel._waiter = None
@@ -259,9 +266,11 @@ class Channels:
     def _fan_out(self, event: Event, generation: int | None = None) -> None:
         if generation is not None and generation != self._generation:
             return
-        for channel in self._channels.values():
-            if channel.wants(event):
-                channel.put(event)
+        channels = self._wanting.get(event.name)
+        if channels is None:
+            channels = self._wanting[event.name] = [c for c in self._channels.values() if c.wants(event.name)]
+        for channel in channels:
+            channel.put(event)
 
     def _touch(self, channel: Channel) -> None:
         """Every pull extends the channel's life by its duration."""
@@ -283,6 +292,7 @@ class Channels:
 
     def _close(self, channel: Channel, error: BaseException | None = None) -> None:
         self._channels.pop(channel.id, None)
+        self._wanting.clear()
         if channel._timer is not None:
             channel._timer.cancel()
             channel._timer = None
@@ -294,6 +304,50 @@ class Channels:
                 waiter.set_exception(error)
 
 
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
+class Timeouts:
+    """The deadlines of the waiting pulls, on one timer.
+
+    A timer per pull, armed when it starts waiting and cancelled when an event answers it, was a
+    good part of what a long-poll cost (1,000 channels hear one event at once). Here a pull's
+    deadline goes into a heap and stays there when an event answers the pull first; the one timer
+    is armed for the earliest deadline and wakes every pull still waiting whose deadline has come.
+    Answered pulls are dropped from the heap in bulk once they outnumber the waiting ones.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._heap: list[tuple[float, int, asyncio.Future[None]]] = []  # (deadline, tie-break, waiter)
+        self._timer: Timer | None = None
+        self._timer_at = math.inf
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def add(self, waiter: asyncio.Future[None], timeout: float, waiting_at_most: int) -> None:
+        """Wake `waiter` in `timeout` seconds unless it is done by then; `waiting_at_most` bounds
+        how many waiters are not done (one per channel), which bounds the heap."""
+        heap = self._heap
+        if len(heap) > 1024 + 2 * waiting_at_most:
+            self._heap = heap = [entry for entry in heap if not entry[2].done()]
+            heapq.heapify(heap)
+        deadline = self.clock.monotonic() + timeout
+        heapq.heappush(heap, (deadline, id(waiter), waiter))
+        if deadline < self._timer_at:
+            self._arm(deadline)
+
+    def _arm(self, deadline: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = self.clock.call_later(deadline - self.clock.monotonic(), self._expire)
+
+    def _expire(self) -> None:
+        self._timer, self._timer_at = None, math.inf
+        heap = self._heap
+        now = self.clock.monotonic()
+        while heap and (heap[0][0] <= now or heap[0][2].done()):
+            waiter = heapq.heappop(heap)[2]
+            if not waiter.done():
+                waiter.set_result(None)
+        if heap:
+            self._arm(heap[0][0])

@@ -304,6 +304,60 @@ async def test_empty_pull_ends_at_its_timeout_not_before():
     assert await asyncio.wait_for(pull, 1) == []
 
 
+async def test_pulls_with_different_timeouts_each_end_at_their_own():
+    # One timer serves every waiting pull: a shorter timeout that comes later must still end first.
+    device, clock = boot()
+    long_, short = (device.channels.subscribe(filter_=["KeyPressed"]) for _ in range(2))
+    slow = asyncio.create_task(device.channels.pull(long_.id, 30))
+    await asyncio.sleep(0)
+    clock.advance(1)
+    quick = asyncio.create_task(device.channels.pull(short.id, 5))
+    await asyncio.sleep(0)
+    clock.advance(4.9)
+    await asyncio.sleep(0)
+    assert not quick.done()
+    clock.advance(0.1)  # 6 s: the short pull's deadline
+    assert await asyncio.wait_for(quick, 1) == []
+    assert not slow.done()
+    clock.advance(23.9)
+    await asyncio.sleep(0)
+    assert not slow.done()
+    clock.advance(0.1)
+    assert await asyncio.wait_for(slow, 1) == []
+
+
+async def test_an_answered_pulls_deadline_does_not_end_the_next_pull():
+    device, clock = boot()
+    channel = device.channels.subscribe(filter_=["KeyPressed"])
+    first = asyncio.create_task(device.channels.pull(channel.id, 10))
+    await asyncio.sleep(0)
+    device.press("1")
+    assert names(await asyncio.wait_for(first, 1)) == ["KeyPressed"]
+    second = asyncio.create_task(device.channels.pull(channel.id, 60))
+    await asyncio.sleep(0)
+    clock.advance(30)  # well past the first pull's deadline
+    await asyncio.sleep(0)
+    assert not second.done()
+    device.press("2")
+    assert [e.params for e in await asyncio.wait_for(second, 1)] == [{"key": "2"}]
+
+
+async def test_pulls_answered_before_their_timeout_leave_no_deadlines_behind():
+    # A deadline stays queued when an event answers its pull first; they must not pile up.
+    device, clock = boot()
+    channels = [device.channels.subscribe(filter_=["KeyPressed"]) for _ in range(3)]
+    for _ in range(2000):
+        pulls = [asyncio.create_task(device.channels.pull(c.id, 3600)) for c in channels]
+        await asyncio.sleep(0)
+        device.press("1")
+        await asyncio.gather(*pulls)
+    assert len(device.channels.timeouts) <= 1024 + 2 * len(channels)
+    waiting = asyncio.create_task(device.channels.pull(channels[0].id, 5))
+    await asyncio.sleep(0)
+    clock.advance(5)
+    assert await asyncio.wait_for(waiting, 1) == []
+
+
 async def test_a_newer_pull_takes_over_from_one_still_waiting():
     # The older pull is most likely one its client gave up on: it must neither make the newer pull
     # return at once nor take the event meant for it.
