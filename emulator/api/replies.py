@@ -49,12 +49,11 @@ def success(result: Any = None) -> bytes:
 def error_response(error: ApiError, server: str, challenge: list[str] | None = None) -> web.Response:
     """The one place a 2N error becomes a response: HTTP 200, except code 9 (401 + challenge)."""
     unauthorized = error.code == ErrorCode.AUTH_REQUIRED
-    response = web.Response(status=401 if unauthorized else 200, body=dumps(error.envelope()),
-                            headers={"Server": server, "Content-Type": JSON})
+    reply = response(dumps(error.envelope()), JSON, server, status=401 if unauthorized else 200)
     if unauthorized:
         for value in challenge or ():
-            response.headers.add("WWW-Authenticate", value)
-    return response
+            reply.headers.add("WWW-Authenticate", value)
+    return reply
 
 
 def response(body: bytes, content_type: str, server: str, status: int = 200) -> web.Response:
