@@ -292,16 +292,21 @@ async def test_waiting_pull_returns_as_soon_as_an_event_arrives():
     assert [(e.name, e.params["switch"], e.params["state"]) for e in events] == [("SwitchStateChanged", 1, True)]
 
 
+async def ends_empty_in(clock: VirtualClock, pull: asyncio.Task, seconds: float) -> None:
+    """The pull is still waiting 0.1 s before `seconds` from now, and ends empty at `seconds`."""
+    clock.advance(seconds - 0.1)
+    await asyncio.sleep(0)
+    assert not pull.done()
+    clock.advance(0.1)
+    assert await asyncio.wait_for(pull, 1) == []
+
+
 async def test_empty_pull_ends_at_its_timeout_not_before():
     device, clock = boot()
     channel = device.channels.subscribe(filter_=["KeyPressed"])  # not the registration at 1 s
     pull = asyncio.create_task(device.channels.pull(channel.id, 30))
     await asyncio.sleep(0)
-    clock.advance(29.9)
-    await asyncio.sleep(0)
-    assert not pull.done()
-    clock.advance(0.1)
-    assert await asyncio.wait_for(pull, 1) == []
+    await ends_empty_in(clock, pull, 30)
 
 
 async def test_pulls_with_different_timeouts_each_end_at_their_own():
@@ -313,17 +318,9 @@ async def test_pulls_with_different_timeouts_each_end_at_their_own():
     clock.advance(1)
     quick = asyncio.create_task(device.channels.pull(short.id, 5))
     await asyncio.sleep(0)
-    clock.advance(4.9)
-    await asyncio.sleep(0)
-    assert not quick.done()
-    clock.advance(0.1)  # 6 s: the short pull's deadline
-    assert await asyncio.wait_for(quick, 1) == []
+    await ends_empty_in(clock, quick, 5)  # at 6 s
     assert not slow.done()
-    clock.advance(23.9)
-    await asyncio.sleep(0)
-    assert not slow.done()
-    clock.advance(0.1)
-    assert await asyncio.wait_for(slow, 1) == []
+    await ends_empty_in(clock, slow, 24)  # at 30 s
 
 
 async def test_an_answered_pulls_deadline_does_not_end_the_next_pull():
