@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import sys
 import weakref
 from typing import Any
@@ -52,7 +51,7 @@ class Emulator:
             auth=settings.auth, licence=settings.licence, seed=settings.seed))
         sec = self.profile.security
         self.auth = Authenticator(self.clock, sec.realm, sec.digest_algorithm, sec.nonce_lifetime,
-                                  self._random_bytes)
+                                  device.rng.randbytes)
         self.camera = Camera(device)
         self.mailer = Mailer(settings.smtp if settings.smtp is not None else self.profile.email.smtp,
                              self.profile.email.sender)
@@ -75,11 +74,6 @@ class Emulator:
         self.app = self._build_app()
         self.runner: web.AppRunner | None = None
         self.ports: dict[str, int] = {}  # "http"/"https" -> bound port
-
-    def _random_bytes(self, n: int) -> bytes:
-        if self.settings.seed is not None:
-            return self.device.rng.randbytes(n)
-        return secrets.token_bytes(n)
 
     def _build_app(self) -> web.Application:
         middlewares = [control_app.token_middleware(self.settings.control_token)] if self.settings.control_token else []
