@@ -76,10 +76,9 @@ class Emulator:
         self.ports: dict[str, int] = {}  # "http"/"https" -> bound port
 
     def _build_app(self) -> web.Application:
-        middlewares = [control_app.token_middleware(self.settings.control_token)] if self.settings.control_token else []
         # auto_decompress off: a device does not inflate request bodies, and aiohttp's decoders turn
         # junk Content-Encodings into tracebacks (or hangs); the body reaches the API as sent.
-        app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=middlewares, handler_args={
+        app = web.Application(client_max_size=CLIENT_MAX_SIZE, handler_args={
             "max_field_size": 16384, "auto_decompress": False, "logger": ProtocolLog(server_log)})
         app[EMULATOR] = self
         for path, route in ROUTES.items():  # exact paths first: aiohttp finds them with one dict lookup
@@ -110,9 +109,22 @@ class Emulator:
             self.device.change_listeners.append(self.store.changed)
         if self._scenario is not None:
             self.scenarios.start(self._scenario)
+        self._log_control_access()
         log.info("emulating a %s (firmware %s, profile %s) on %s (event loop: %s)", self.device.identity.variant,
                  self.device.identity.sw_version, self.profile.name, ", ".join(self.urls.values()),
                  type(asyncio.get_running_loop()).__module__.split(".")[0])
+
+    def _log_control_access(self) -> None:
+        s = self.settings
+        if s.control_token:
+            log.info("the control plane (/_emulator) answers clients that send its token")
+        elif s.control_open:
+            log.warning("the control plane (/_emulator) is open to every client that reaches %s (--control-open): "
+                        "anyone there can read the state, add accounts, inject faults and reboot the device",
+                        s.host)
+        elif not control_app.is_loopback(s.host):
+            log.info("the control plane (/_emulator) answers only clients on this machine; for others set a "
+                     "token (--control-token-file, HELIOS_CONTROL_TOKEN) or --control-open")
 
     async def _listen(self, scheme: str, port: int, ssl_context: Any) -> None:
         assert self.runner is not None

@@ -22,7 +22,8 @@ class Settings:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     clock: str = "real"  # real | virtual
-    control_token: str | None = None
+    control_token: str | None = None  # the control plane needs `Authorization: Bearer <token>`
+    control_open: bool = False  # without a token: every client may use the control plane, not only loopback
     smtp: str | None = None  # host:port, overrides the profile
     scenario: Path | None = None
     seed: int | None = None

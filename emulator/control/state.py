@@ -3,7 +3,9 @@
 `snapshot()` is everything a test may want to look at. Its "config" part is what a user configures:
 the device's configuration file (the same XML as /api/config: device name, switches, SIP accounts,
 services, API accounts, directory, time zone), the installed firmware version and the display
-image. `restore()` puts a snapshot back, and the StateStore writes the "config" part
+image. Account passwords in it read "***" (the control plane may be reachable from elsewhere;
+/api/config, which needs the System privilege, still has them), and "***" put back keeps the
+account's password. `restore()` puts a snapshot back, and the StateStore writes the "config" part
 to --state-dir (atomically) after every change, so nothing a user configured is lost when the
 emulator restarts.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import logging
 import os
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.device import config as device_config
 from emulator.device.profile import version_tuple
+from emulator.device.security import Account
 from emulator.errors import ApiError
 
 if TYPE_CHECKING:
@@ -39,12 +43,12 @@ class StateError(ValueError):
 # ----------------------------------------------------------------------------- read
 
 
-def config(device: Device) -> dict[str, Any]:
+def config(device: Device, hide_passwords: bool = False) -> dict[str, Any]:
     """What the user configured: the device's own configuration file (the XML of /api/config),
     plus what that file does not carry: the installed firmware and the display image."""
     image = device.display.image if device.display is not None else None
     return {"format": FORMAT, "swVersion": device.identity.sw_version,
-            "configXml": device_config.export(device).decode(),
+            "configXml": device_config.export(device, hide_passwords).decode(),
             "displayImage": base64.b64encode(image).decode() if image else None}
 
 
@@ -60,7 +64,7 @@ def snapshot(emulator: Emulator) -> dict[str, Any]:
         "identity": {"variant": ident.variant, "serialNumber": ident.serial_number, "hwVersion": ident.hw_version,
                      "swVersion": ident.sw_version, "macAddr": ident.mac_address, "deviceName": ident.device_name},
         "licences": sorted(device.licences),
-        "config": config(device),
+        "config": config(device, hide_passwords=True),
         "switches": [{"switch": s.number, "active": s.active, "locked": s.locked, "held": s.held}
                      for s in device.switches],
         "ports": [{"port": p.name, "type": p.type, "state": p.state} for p in device.ports],
@@ -78,12 +82,15 @@ def snapshot(emulator: Emulator) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- write
 
 
-def apply_config(device: Device, data: dict[str, Any]) -> None:
-    """Put a "config" part back. Everything is checked before anything changes."""
+def apply_config(device: Device, data: dict[str, Any], hidden_passwords: bool = False) -> None:
+    """Put a "config" part back. Everything is checked before anything changes. With
+    `hidden_passwords` (a snapshot's), a password "***" keeps the account's current one."""
     try:
         version = data.get("swVersion", device.identity.sw_version)
         version_tuple(version)
         changes = device_config.parse(device, data["configXml"].encode()) if "configXml" in data else None
+        if hidden_passwords and changes is not None and changes.accounts is not None:
+            changes.accounts = [_with_password(device, account) for account in changes.accounts]
         image = data.get("displayImage")
         image = None if image is None else base64.b64decode(image, validate=True)
     except (AttributeError, KeyError, TypeError, ValueError, ApiError) as exc:
@@ -97,6 +104,17 @@ def apply_config(device: Device, data: dict[str, Any]) -> None:
     device.changed()
 
 
+def _with_password(device: Device, account: Account) -> Account:
+    """A hidden password ("***" from a snapshot) keeps the password the account has now."""
+    if account.password != device_config.HIDDEN:
+        return account
+    current = next((a for a in device.security.accounts if a.name == account.name), None)
+    if current is None:
+        raise StateError(f"account {account.name!r}: a hidden password (\"***\") can only keep the password of "
+                         "an account the device has")
+    return dataclasses.replace(account, password=current.password)
+
+
 def restore(emulator: Emulator, data: dict[str, Any]) -> None:
     """Put a snapshot back: its configuration, then switch, port and registration states (through
     the model, so the events a change causes are raised)."""
@@ -104,7 +122,7 @@ def restore(emulator: Emulator, data: dict[str, Any]) -> None:
     if not isinstance(data, dict):
         raise StateError("expected a state object")
     if "config" in data:
-        apply_config(device, data["config"])
+        apply_config(device, data["config"], hidden_passwords=True)
     try:
         for s in data.get("switches", []):
             switch = device.switches.get(int(s["switch"]))
