@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from emulator import __version__, tls
+from emulator import __version__, connections, tls
 from emulator.api.auth import Authenticator
 from emulator.api.dispatch import Dispatcher
 from emulator.api.routes import ROUTES
@@ -55,7 +55,7 @@ class Emulator:
         self.camera = Camera(device)
         self.mailer = Mailer(settings.smtp if settings.smtp is not None else self.profile.email.smtp,
                              self.profile.email.sender)
-        self.journal = Journal(device.now, settings.journal_size)
+        self.journal = Journal(device.now, settings.journal_size, settings.journal_bytes)
         device.events.listeners.append(self.journal.on_event)
         device.outbox.listeners.append(self.journal.on_email)
         device.power_listeners.append(self._power_changed)
@@ -73,13 +73,17 @@ class Emulator:
         self.control_transports: weakref.WeakSet[Any] = weakref.WeakSet()
         self.app = self._build_app()
         self.runner: web.AppRunner | None = None
+        self._listeners: list[asyncio.AbstractServer] = []
         self.ports: dict[str, int] = {}  # "http"/"https" -> bound port
 
     def _build_app(self) -> web.Application:
         # auto_decompress off: a device does not inflate request bodies, and aiohttp's decoders turn
         # junk Content-Encodings into tracebacks (or hangs); the body reaches the API as sent.
+        # keepalive_timeout: how long a kept-alive connection may wait for its next request (and,
+        # from aiohttp 3.14 on, a new one for its first; connections.Guard makes that shorter).
         app = web.Application(client_max_size=CLIENT_MAX_SIZE, handler_args={
-            "max_field_size": 16384, "auto_decompress": False, "logger": ProtocolLog(server_log)})
+            "max_field_size": 16384, "auto_decompress": False, "logger": ProtocolLog(server_log),
+            "keepalive_timeout": self.settings.idle_timeout})
         app[EMULATOR] = self
         for path, route in ROUTES.items():  # exact paths first: aiohttp finds them with one dict lookup
             app.router.add_route("*", path, self.dispatcher.endpoint(route))
@@ -98,6 +102,8 @@ class Emulator:
         self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=2.0,
                                     handler_cancellation=True)
         await self.runner.setup()
+        assert self.runner.server is not None
+        self._guard = connections.Guard(self.runner.server, s.max_connections, s.header_timeout)
         await self._listen("http", s.port, None)
         if s.https_port is not None:
             context = tls.server_context(s.state_dir, self.device.identity.device_name,
@@ -127,21 +133,27 @@ class Emulator:
                      "token (--control-token-file, HELIOS_CONTROL_TOKEN) or --control-open")
 
     async def _listen(self, scheme: str, port: int, ssl_context: Any) -> None:
-        assert self.runner is not None
-        site = web.TCPSite(self.runner, self.settings.host, port, ssl_context=ssl_context, reuse_address=True)
-        await site.start()
-        sockets = site._server.sockets if site._server is not None else []  # type: ignore[attr-defined]
-        self.ports[scheme] = sockets[0].getsockname()[1] if sockets else port
+        # What web.TCPSite does, with the connection guard as the protocol factory.
+        listener = await asyncio.get_running_loop().create_server(
+            self._guard, self.settings.host, port, ssl=ssl_context, reuse_address=True, backlog=128,
+            ssl_handshake_timeout=self.settings.header_timeout if ssl_context is not None else None)
+        self._listeners.append(listener)
+        self.ports[scheme] = listener.sockets[0].getsockname()[1] if listener.sockets else port
 
     async def stop(self) -> None:
         """Stop accepting, end long-polls and streams, save the configuration, close connections."""
         self.device.power_off()
         if self.store is not None:
             self.store.flush()
+        for listener in self._listeners:
+            listener.close()  # stop accepting
         if self.runner is not None:
-            await self.runner.cleanup()
+            await self.runner.cleanup()  # end the connections
             self.runner = None
             self.ports.clear()
+        for listener in self._listeners:
+            await listener.wait_closed()
+        self._listeners.clear()
 
     async def __aenter__(self) -> Emulator:
         await self.start()
