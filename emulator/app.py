@@ -85,12 +85,13 @@ class Emulator:
             "max_field_size": 16384, "auto_decompress": False, "logger": ProtocolLog(server_log),
             "keepalive_timeout": self.settings.idle_timeout})
         app[EMULATOR] = self
+        expect = connections.expect
         for path, route in ROUTES.items():  # exact paths first: aiohttp finds them with one dict lookup
-            app.router.add_route("*", path, self.dispatcher.endpoint(route))
-        app.router.add_route("*", "/api", self.dispatcher.endpoint(None))
-        app.router.add_route("*", "/api/{tail:.*}", self.dispatcher.endpoint(None))
+            app.router.add_route("*", path, self.dispatcher.endpoint(route), expect_handler=expect)
+        app.router.add_route("*", "/api", self.dispatcher.endpoint(None), expect_handler=expect)
+        app.router.add_route("*", r"/api/{tail:[\s\S]*}", self.dispatcher.endpoint(None), expect_handler=expect)
         app.router.add_routes(control_app.routes(self))
-        app.router.add_get("/", self._index)
+        app.router.add_get("/", self._index, expect_handler=expect)
         return app
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -135,7 +136,7 @@ class Emulator:
     async def _listen(self, scheme: str, port: int, ssl_context: Any) -> None:
         # What web.TCPSite does, with the connection guard as the protocol factory.
         listener = await asyncio.get_running_loop().create_server(
-            self._guard, self.settings.host, port, ssl=ssl_context, reuse_address=True, backlog=128,
+            self._guard, self.settings.host, port, ssl=ssl_context, reuse_address=True, backlog=connections.backlog(),
             ssl_handshake_timeout=self.settings.header_timeout if ssl_context is not None else None)
         self._listeners.append(listener)
         self.ports[scheme] = listener.sockets[0].getsockname()[1] if listener.sockets else port

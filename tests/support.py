@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+from typing import Any
 
 import aiohttp
 
@@ -38,3 +44,45 @@ def get_with(path: str, *headers: bytes) -> bytes:
     """A GET with extra raw header lines, closing the connection after the reply."""
     return b"\r\n".join([f"GET {path} HTTP/1.1".encode(), b"Host: emulator", b"Connection: close", *headers]) + \
         b"\r\n\r\n"
+
+
+class Process:
+    """`python -m emulator ARGS` as a user runs it, on free ports, in a child process; its URL read
+    from its start-up line. Stop it with stop() (SIGTERM) or kill it with kill()."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None, preexec_fn: Any = None):
+        self.args = ["--port", "0", "--no-https", *args]
+        self.process = subprocess.Popen([sys.executable, "-m", "emulator", *self.args],
+                                         env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn)
+        self.log: list[str] = []
+        deadline = time.monotonic() + 30
+        while True:
+            assert time.monotonic() < deadline, "the emulator did not start:\n" + "".join(self.log)
+            line = self.process.stderr.readline()  # type: ignore[union-attr]
+            if not line:
+                raise AssertionError("the emulator stopped:\n" + "".join(self.log))
+            self.log.append(line)
+            match = re.search(r" on (http://\S+?)[,\s(]", line)
+            if "emulating a" in line and match:
+                self.url = match.group(1)
+                self.port = int(self.url.rsplit(":", 1)[1])
+                return
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(30)
+
+    def stop(self) -> str:
+        """SIGTERM; the rest of what it logged."""
+        self.process.terminate()
+        _, rest = self.process.communicate(timeout=30)
+        self.log.append(rest)
+        return "".join(self.log)
+
+
+def fails_to_start(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run `python -m emulator ARGS` that is expected to stop at once: its exit code and stderr."""
+    done = subprocess.run([sys.executable, "-m", "emulator", "--port", "0", "--no-https", *args],
+                          env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=30)
+    return done.returncode, done.stderr

@@ -41,6 +41,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from emulator import connections
 from emulator.control import actions, journal, state
 from emulator.control.faults import FaultError
 from emulator.control.faults.base import MAX_DEPTH, check_tree
@@ -91,9 +92,9 @@ def routes(emulator: Emulator) -> list[web.RouteDef]:
     ]
     known = [(r.method, re.compile("^" + re.sub(r"\{\w+\}", "[^/]+", r.path) + "$")) for r in table]
     # Last: every other /_emulator path (or method) gets a JSON 404 (405) instead of aiohttp's text.
-    table += [web.route("*", "/_emulator", c.unknown), web.route("*", "/_emulator/{tail:.*}", c.unknown)]
+    table += [web.route("*", "/_emulator", c.unknown), web.route("*", r"/_emulator/{tail:[\s\S]*}", c.unknown)]
     c.known = known
-    return [web.route(r.method, r.path, _guarded(emulator, r.handler)) for r in table]
+    return [web.route(r.method, r.path, _guarded(emulator, r.handler), expect_handler=connections.expect) for r in table]
 
 
 def _guarded(emulator: Emulator, handler: Handler) -> Handler:
@@ -210,7 +211,10 @@ class Control:
             return _error("advance: seconds, not negative (and not NaN or Infinity)")
         if not self.e.clock.virtual:
             return _error("the clock is real; start with --clock virtual to move it by hand", 409)
-        self.e.clock.advance(seconds)  # type: ignore[attr-defined]
+        try:
+            self.e.clock.advance(seconds)  # type: ignore[attr-defined]
+        except ValueError as exc:
+            raise ControlError(f"advance: {exc}") from None
         return _json(self.e.clock_status())
 
     async def faults(self, request: web.Request) -> web.Response:

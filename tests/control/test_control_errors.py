@@ -112,3 +112,20 @@ async def test_an_unknown_path_or_method_is_a_json_404_or_405(start, no_tracebac
     assert got == status and path in data["error"]
     if status == 405:
         assert headers["Allow"] and method not in headers["Allow"]
+
+
+async def test_the_virtual_clock_cannot_be_advanced_past_the_year_9000(start, no_tracebacks, make_client):
+    """Past it dates and time zones no longer exist: every later reply that shows a time failed."""
+    emu = await start()
+    status, data, _ = await send(emu, "POST", "/_emulator/clock", b'{"advance": 1e300}')
+    assert status == 400 and "9000" in data["error"]
+    assert (await send(emu, "POST", "/_emulator/reset", b""))[0] == 200
+    assert (await make_client(emu, user=None).get("/api/system/time")).result
+
+
+@pytest.mark.parametrize("body", [b'{"switches": [{"switch": Infinity}]}', b'{"registrations": [{"account": -Infinity,'
+                                                                            b' "registered": true}]}'])
+async def test_a_state_with_an_infinite_number_is_a_400(start, no_tracebacks, body):
+    emu = await start()
+    status, data, _ = await send(emu, "PUT", "/_emulator/state", body)
+    assert status == 400 and data["error"].startswith("state:")
