@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from emulator.app import Emulator
-from emulator.cli import parse_args, settings_from
+from emulator.cli import env_name, parse_args, parser, settings_from
 from emulator.control.state import StateError
 from emulator.settings import Settings
 from tests.support import Process, fails_to_start, form
@@ -150,3 +150,10 @@ def test_a_state_dir_problem_in_process_is_a_state_error(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(StateError, match="it is a file"):
         Emulator(Settings(port=0, https_port=None, state_dir=tmp_path / "file"))
+
+
+def test_the_readme_names_every_option_and_its_variable():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for action in parser()._actions:
+        if action.option_strings and action.dest not in ("help", "version"):
+            assert action.option_strings[0] in readme and env_name(action) in readme, action.option_strings[0]
