@@ -73,6 +73,7 @@ class Emulator:
         self.control_transports: weakref.WeakSet[Any] = weakref.WeakSet()
         self.app = self._build_app()
         self.runner: web.AppRunner | None = None
+        self._guard: connections.Guard | None = None  # the listeners' protocol factory, made at start
         self._listeners: list[asyncio.AbstractServer] = []
         self.ports: dict[str, int] = {}  # "http"/"https" -> bound port
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
-import logging
 import math
 import re
 from typing import TYPE_CHECKING, Any
@@ -51,7 +50,6 @@ from emulator.errors import ApiError
 if TYPE_CHECKING:
     from emulator.app import Emulator
 
-log = logging.getLogger("emulator.control")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 OPEN = frozenset({"/_emulator/health", "/_emulator/ready"})
 MAX_BODY = 8 * 1024 * 1024  # a state with its configuration XML and display image fits many times over
@@ -241,12 +239,13 @@ class Control:
         return _json({"ok": True})
 
     async def journal(self, request: web.Request) -> web.Response:
-        """A page of entries, oldest first (`limit`, default 1000, at most 10,000, and about 8 MB):
+        """A page of entries, oldest first (`limit`, default 1000, at most 10,000, and about 4 MB):
         the newest, or those `before`/`after` an entry's seq; the Link header names the pages
         before and after it (rel="prev", rel="next"). Other query parameters filter by field."""
         filters = dict(request.query)
         kind = filters.pop("kind", None)
-        after, before = _number(filters.pop("after", None), "after", least=0), _number(filters.pop("before", None), "before")
+        after = _number(filters.pop("after", None), "after", least=0)
+        before = _number(filters.pop("before", None), "before")
         limit = _number(filters.pop("limit", None), "limit", journal.MAX_PAGE) or journal.PAGE
         entries, more_before, more_after = await self.e.journal.page(kind, filters, after, before, limit)
         links = []
@@ -292,7 +291,7 @@ class Control:
         return _error(f"no such control path: {request.path} (the control plane is under /_emulator)", 404)
 
 
-def _number(text: str | None, name: str, most: int = 2**63, least: int = 1) -> int | None:
+def _number(text: str | None, name: str, most: int = 10**18, least: int = 1) -> int | None:
     if text is None:
         return None
     if not (text.isascii() and text.isdigit() and len(text) <= 19 and least <= int(text) <= most):
