@@ -119,6 +119,8 @@ class Guard:
 class Handler(web.RequestHandler):
     """aiohttp's handler of one connection, telling the guard when the connection ends."""
 
+    __slots__ = ("guard",)
+
     def __init__(self, guard: Guard, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.guard = guard
