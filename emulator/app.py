@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import sys
 import weakref
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from emulator import __version__, tls
+from emulator import __version__, connections, tls
 from emulator.api.auth import Authenticator
 from emulator.api.dispatch import Dispatcher
 from emulator.api.routes import ROUTES
@@ -52,11 +51,11 @@ class Emulator:
             auth=settings.auth, licence=settings.licence, seed=settings.seed))
         sec = self.profile.security
         self.auth = Authenticator(self.clock, sec.realm, sec.digest_algorithm, sec.nonce_lifetime,
-                                  self._random_bytes)
+                                  device.rng.randbytes)
         self.camera = Camera(device)
         self.mailer = Mailer(settings.smtp if settings.smtp is not None else self.profile.email.smtp,
                              self.profile.email.sender)
-        self.journal = Journal(device.now, settings.journal_size)
+        self.journal = Journal(device.now, settings.journal_size, settings.journal_bytes)
         device.events.listeners.append(self.journal.on_event)
         device.outbox.listeners.append(self.journal.on_email)
         device.power_listeners.append(self._power_changed)
@@ -74,26 +73,26 @@ class Emulator:
         self.control_transports: weakref.WeakSet[Any] = weakref.WeakSet()
         self.app = self._build_app()
         self.runner: web.AppRunner | None = None
+        self._guard: connections.Guard | None = None  # the listeners' protocol factory, made at start
+        self._listeners: list[asyncio.AbstractServer] = []
         self.ports: dict[str, int] = {}  # "http"/"https" -> bound port
 
-    def _random_bytes(self, n: int) -> bytes:
-        if self.settings.seed is not None:
-            return self.device.rng.randbytes(n)
-        return secrets.token_bytes(n)
-
     def _build_app(self) -> web.Application:
-        middlewares = [control_app.token_middleware(self.settings.control_token)] if self.settings.control_token else []
         # auto_decompress off: a device does not inflate request bodies, and aiohttp's decoders turn
         # junk Content-Encodings into tracebacks (or hangs); the body reaches the API as sent.
-        app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=middlewares, handler_args={
-            "max_field_size": 16384, "auto_decompress": False, "logger": ProtocolLog(server_log)})
+        # keepalive_timeout: how long a kept-alive connection may wait for its next request (and,
+        # from aiohttp 3.14 on, a new one for its first; connections.Guard makes that shorter).
+        app = web.Application(client_max_size=CLIENT_MAX_SIZE, handler_args={
+            "max_field_size": 16384, "auto_decompress": False, "logger": ProtocolLog(server_log),
+            "keepalive_timeout": self.settings.idle_timeout})
         app[EMULATOR] = self
+        expect = connections.expect
         for path, route in ROUTES.items():  # exact paths first: aiohttp finds them with one dict lookup
-            app.router.add_route("*", path, self.dispatcher.endpoint(route))
-        app.router.add_route("*", "/api", self.dispatcher.endpoint(None))
-        app.router.add_route("*", "/api/{tail:.*}", self.dispatcher.endpoint(None))
+            app.router.add_route("*", path, self.dispatcher.endpoint(route), expect_handler=expect)
+        app.router.add_route("*", "/api", self.dispatcher.endpoint(None), expect_handler=expect)
+        app.router.add_route("*", r"/api/{tail:[\s\S]*}", self.dispatcher.endpoint(None), expect_handler=expect)
         app.router.add_routes(control_app.routes(self))
-        app.router.add_get("/", self._index)
+        app.router.add_get("/", self._index, expect_handler=expect)
         return app
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -105,6 +104,8 @@ class Emulator:
         self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=2.0,
                                     handler_cancellation=True)
         await self.runner.setup()
+        assert self.runner.server is not None
+        self._guard = connections.Guard(self.runner.server, s.max_connections, s.header_timeout)
         await self._listen("http", s.port, None)
         if s.https_port is not None:
             context = tls.server_context(s.state_dir, self.device.identity.device_name,
@@ -116,26 +117,45 @@ class Emulator:
             self.device.change_listeners.append(self.store.changed)
         if self._scenario is not None:
             self.scenarios.start(self._scenario)
+        self._log_control_access()
         log.info("emulating a %s (firmware %s, profile %s) on %s (event loop: %s)", self.device.identity.variant,
                  self.device.identity.sw_version, self.profile.name, ", ".join(self.urls.values()),
                  type(asyncio.get_running_loop()).__module__.split(".")[0])
 
+    def _log_control_access(self) -> None:
+        s = self.settings
+        if s.control_token:
+            log.info("the control plane (/_emulator) answers clients that send its token")
+        elif s.control_open:
+            log.warning("the control plane (/_emulator) is open to every client that reaches %s (--control-open): "
+                        "anyone there can read the state, add accounts, inject faults and reboot the device",
+                        s.host)
+        elif not control_app.is_loopback(s.host):
+            log.info("the control plane (/_emulator) answers only clients on this machine; for others set a "
+                     "token (--control-token-file, HELIOS_CONTROL_TOKEN) or --control-open")
+
     async def _listen(self, scheme: str, port: int, ssl_context: Any) -> None:
-        assert self.runner is not None
-        site = web.TCPSite(self.runner, self.settings.host, port, ssl_context=ssl_context, reuse_address=True)
-        await site.start()
-        sockets = site._server.sockets if site._server is not None else []  # type: ignore[attr-defined]
-        self.ports[scheme] = sockets[0].getsockname()[1] if sockets else port
+        # What web.TCPSite does, with the connection guard as the protocol factory.
+        listener = await asyncio.get_running_loop().create_server(
+            self._guard, self.settings.host, port, ssl=ssl_context, reuse_address=True, backlog=connections.backlog(),
+            ssl_handshake_timeout=self.settings.header_timeout if ssl_context is not None else None)
+        self._listeners.append(listener)
+        self.ports[scheme] = listener.sockets[0].getsockname()[1] if listener.sockets else port
 
     async def stop(self) -> None:
         """Stop accepting, end long-polls and streams, save the configuration, close connections."""
         self.device.power_off()
         if self.store is not None:
             self.store.flush()
+        for listener in self._listeners:
+            listener.close()  # stop accepting
         if self.runner is not None:
-            await self.runner.cleanup()
+            await self.runner.cleanup()  # end the connections
             self.runner = None
             self.ports.clear()
+        for listener in self._listeners:
+            await listener.wait_closed()
+        self._listeners.clear()
 
     async def __aenter__(self) -> Emulator:
         await self.start()

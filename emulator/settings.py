@@ -22,11 +22,16 @@ class Settings:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     clock: str = "real"  # real | virtual
-    control_token: str | None = None
+    control_token: str | None = None  # the control plane needs `Authorization: Bearer <token>`
+    control_open: bool = False  # without a token: every client may use the control plane, not only loopback
     smtp: str | None = None  # host:port, overrides the profile
     scenario: Path | None = None
     seed: int | None = None
-    journal_size: int = 1000
+    journal_size: int = 1000  # entries the journal keeps at most
+    journal_bytes: int = 64 * 1024 * 1024  # and about this many bytes at most
+    max_connections: int = 4096  # open connections at most (and below the process's file limit)
+    header_timeout: float = 10.0  # seconds a new connection has to send its first request's head
+    idle_timeout: float = 75.0  # seconds a keep-alive connection may wait for its next request
     extra_hosts: list[str] = field(default_factory=list)  # more names for the certificate
 
 

@@ -6,7 +6,11 @@ Digest, as real clients need it (research/clients.md section 10.3):
 - nonces expire; a correct answer to an expired nonce gets a new challenge with stale=true;
 - algorithm and qop are accepted quoted or unquoted;
 - HA2 is computed from the `uri` of the Authorization header, which must name the requested
-  path; clients that leave the query string out of it (py2n-intercom, 2n-doorman) are accepted.
+  path; clients that leave the query string out of it (py2n-intercom, 2n-doorman) are accepted;
+- an answer without qop (RFC 2069) is refused: the challenge offers qop="auth", every client the
+  research found answers with it, and without qop there is no nc to stop a captured header being
+  replayed for the nonce's lifetime.
+A header of any bytes is a failed login (counted towards blocking), never an exception.
 Every comparison is constant-time, and a wrong user or password costs the same hashing as a
 right one.
 """
@@ -130,8 +134,8 @@ class Authenticator:
             return None  # only the algorithm the challenge offered (and its -sess variant)
         hash_ = _HASHES[self.algorithm]
         qop, nc, cnonce = fields.get("qop"), fields.get("nc", ""), fields.get("cnonce", "")
-        if qop not in (None, "auth") or (qop and not (nc and cnonce)):
-            return None
+        if qop != "auth" or not (nc and cnonce):
+            return None  # RFC 2069 (no qop) would have no nc to refuse a replayed header
 
         def h(value: str) -> str:
             # Headers arrive decoded with surrogateescape; hash the bytes the client sent.
@@ -142,22 +146,23 @@ class Authenticator:
         if sess:
             ha1 = h(f"{ha1}:{nonce}:{cnonce}")
         ha2 = h(f"{method}:{uri}")
-        expected = h(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}") if qop else h(f"{ha1}:{nonce}:{ha2}")
-        if not hmac.compare_digest(expected.encode(), answer.lower().encode()) or account is None:
+        expected = h(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
+        # Headers arrive decoded with surrogateescape: a byte that is not UTF-8 is a wrong answer.
+        if not hmac.compare_digest(expected.encode(), answer.lower().encode("utf-8", "surrogateescape")) \
+                or account is None:
             return None
         # The answer is right; now the nonce must be ours, fresh, and the nc must move forward.
         entry = self._nonces.get(nonce)
         if entry is None or self.clock.monotonic() - entry[0] > self.lifetime:
             self._nonces.pop(nonce, None)
             raise Unauthorized("digest", stale=True)
-        if qop:
-            try:
-                count = int(nc, 16)
-            except ValueError:
-                return None
-            if count <= entry[1]:
-                return None  # a replayed nc
-            entry[1] = count
+        try:
+            count = int(nc, 16)
+        except ValueError:
+            return None
+        if count <= entry[1]:
+            return None  # a replayed nc
+        entry[1] = count
         return account
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.control import actions
 from emulator.control.faults import KINDS, FaultError
+from emulator.control.faults.base import MAX_DEPTH, check_tree
 from emulator.errors import ApiError
 
 if TYPE_CHECKING:
@@ -55,6 +56,9 @@ def parse(text_or_data: str | dict[str, Any]) -> tuple[str, list[dict[str, Any]]
         data = tomllib.loads(text_or_data) if isinstance(text_or_data, str) else text_or_data
     except tomllib.TOMLDecodeError as exc:
         raise FaultError(f"not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise FaultError(f"the scenario is nested more than {MAX_DEPTH} levels deep") from None
+    check_tree(data, "the scenario")
     if not isinstance(data, dict):
         raise FaultError("a scenario is a table with `steps`")
     name = data.get("name", "scenario")

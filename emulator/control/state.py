@@ -3,15 +3,17 @@
 `snapshot()` is everything a test may want to look at. Its "config" part is what a user configures:
 the device's configuration file (the same XML as /api/config: device name, switches, SIP accounts,
 services, API accounts, directory, time zone), the installed firmware version and the display
-image. `restore()` puts a snapshot back, and the StateStore writes the "config" part
+image. Account passwords in it read "***" (the control plane may be reachable from elsewhere;
+/api/config, which needs the System privilege, still has them), and "***" put back keeps the
+account's password. `restore()` puts a snapshot back, and the StateStore writes the "config" part
 to --state-dir (atomically) after every change, so nothing a user configured is lost when the
 emulator restarts.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import dataclasses
 import json
 import logging
 import os
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.device import config as device_config
 from emulator.device.profile import version_tuple
+from emulator.device.security import Account
 from emulator.errors import ApiError
 
 if TYPE_CHECKING:
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("emulator.state")
 STATE_FILE = "config.json"
+TEMP_PREFIX = ".config-"  # a save in progress: written in full, then renamed over STATE_FILE
 FORMAT = 1
 
 
@@ -39,12 +43,12 @@ class StateError(ValueError):
 # ----------------------------------------------------------------------------- read
 
 
-def config(device: Device) -> dict[str, Any]:
+def config(device: Device, hide_passwords: bool = False) -> dict[str, Any]:
     """What the user configured: the device's own configuration file (the XML of /api/config),
     plus what that file does not carry: the installed firmware and the display image."""
     image = device.display.image if device.display is not None else None
     return {"format": FORMAT, "swVersion": device.identity.sw_version,
-            "configXml": device_config.export(device).decode(),
+            "configXml": device_config.export(device, hide_passwords).decode(),
             "displayImage": base64.b64encode(image).decode() if image else None}
 
 
@@ -60,7 +64,7 @@ def snapshot(emulator: Emulator) -> dict[str, Any]:
         "identity": {"variant": ident.variant, "serialNumber": ident.serial_number, "hwVersion": ident.hw_version,
                      "swVersion": ident.sw_version, "macAddr": ident.mac_address, "deviceName": ident.device_name},
         "licences": sorted(device.licences),
-        "config": config(device),
+        "config": config(device, hide_passwords=True),
         "switches": [{"switch": s.number, "active": s.active, "locked": s.locked, "held": s.held}
                      for s in device.switches],
         "ports": [{"port": p.name, "type": p.type, "state": p.state} for p in device.ports],
@@ -78,15 +82,18 @@ def snapshot(emulator: Emulator) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- write
 
 
-def apply_config(device: Device, data: dict[str, Any]) -> None:
-    """Put a "config" part back. Everything is checked before anything changes."""
+def apply_config(device: Device, data: dict[str, Any], hidden_passwords: bool = False) -> None:
+    """Put a "config" part back. Everything is checked before anything changes. With
+    `hidden_passwords` (a snapshot's), a password "***" keeps the account's current one."""
     try:
         version = data.get("swVersion", device.identity.sw_version)
         version_tuple(version)
         changes = device_config.parse(device, data["configXml"].encode()) if "configXml" in data else None
+        if hidden_passwords and changes is not None and changes.accounts is not None:
+            changes.accounts = [_with_password(device, account) for account in changes.accounts]
         image = data.get("displayImage")
         image = None if image is None else base64.b64decode(image, validate=True)
-    except (AttributeError, KeyError, TypeError, ValueError, ApiError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError, OverflowError, ApiError) as exc:
         raise StateError(f"config: {exc}") from None
     if version != device.identity.sw_version:
         device.install(version)
@@ -97,6 +104,17 @@ def apply_config(device: Device, data: dict[str, Any]) -> None:
     device.changed()
 
 
+def _with_password(device: Device, account: Account) -> Account:
+    """A hidden password ("***" from a snapshot) keeps the password the account has now."""
+    if account.password != device_config.HIDDEN:
+        return account
+    current = next((a for a in device.security.accounts if a.name == account.name), None)
+    if current is None:
+        raise StateError(f"account {account.name!r}: a hidden password (\"***\") can only keep the password of "
+                         "an account the device has")
+    return dataclasses.replace(account, password=current.password)
+
+
 def restore(emulator: Emulator, data: dict[str, Any]) -> None:
     """Put a snapshot back: its configuration, then switch, port and registration states (through
     the model, so the events a change causes are raised)."""
@@ -104,7 +122,7 @@ def restore(emulator: Emulator, data: dict[str, Any]) -> None:
     if not isinstance(data, dict):
         raise StateError("expected a state object")
     if "config" in data:
-        apply_config(device, data["config"])
+        apply_config(device, data["config"], hidden_passwords=True)
     try:
         for s in data.get("switches", []):
             switch = device.switches.get(int(s["switch"]))
@@ -124,7 +142,7 @@ def restore(emulator: Emulator, data: dict[str, Any]) -> None:
             account = device.phone.account(int(r["account"]))
             if bool(r["registered"]) != account.registered:
                 device.phone.set_registration(account.account, "registered" if r["registered"] else "unregistered")
-    except (KeyError, TypeError, ValueError, ApiError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError, ApiError) as exc:  # OverflowError: int(Infinity)
         raise StateError(f"state: {exc}") from None
 
 
@@ -132,13 +150,38 @@ def restore(emulator: Emulator, data: dict[str, Any]) -> None:
 
 
 class StateStore:
-    """The configuration in --state-dir: loaded at start, written after each change."""
+    """The configuration in --state-dir: checked and loaded at start, written after each change.
+
+    A change is written (whole file, fsync, atomic rename; about a millisecond) as the device
+    makes it, so before the request that made it is answered: a change the API acknowledged
+    survives the process being killed right after. The directory is checked at start (created if
+    missing, a directory, writable), and what an interrupted save left behind is removed.
+    """
 
     def __init__(self, directory: Path, device: Device):
+        self.directory = directory
         self.path = directory / STATE_FILE
         self.device = device
-        self._pending: asyncio.TimerHandle | None = None
         self._saved_version = -1
+        self._saved: bytes | None = None  # what the file holds
+        self._check()
+
+    def _check(self) -> None:
+        """StateError naming the directory and why it cannot be used."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise StateError(f"state directory {self.directory}: it is a file, not a directory") from None
+        except OSError as exc:
+            raise StateError(f"state directory {self.directory}: cannot create it: {exc.strerror or exc}") from None
+        try:
+            for stale in self.directory.glob(TEMP_PREFIX + "*"):  # a save killed before its rename
+                stale.unlink()
+            fd, probe = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.directory)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise StateError(f"state directory {self.directory}: cannot write in it: {exc.strerror or exc}") from None
 
     def load(self) -> bool:
         if not self.path.is_file():
@@ -153,30 +196,44 @@ class StateStore:
         return True
 
     def changed(self) -> None:
-        """Save soon (changes often come in bursts; one write covers them)."""
-        if self._pending is None:
-            self._pending = asyncio.get_running_loop().call_later(0.05, self.save)
+        """The device's configuration changed: save it now."""
+        self.save()
 
     def save(self) -> None:
-        self._pending = None
-        if self.device.config_version == self._saved_version:
+        version = self.device.config_version
+        if version == self._saved_version:
             return
         data = json.dumps(config(self.device), indent=2).encode()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".config-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)  # atomic: the old file or the new one, never half of one
-        except OSError:
-            log.exception("cannot save the configuration to %s", self.path)
-            Path(tmp).unlink(missing_ok=True)
-            return
-        self._saved_version = self.device.config_version
+        if data != self._saved:  # a boot, say, changes nothing of what a user configured
+            tmp = None
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.directory)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, self.path)  # atomic: the old file or the new one, never half of one
+                _sync_directory(self.directory)  # and the rename itself survives a power cut
+            except OSError as exc:
+                log.error("cannot save the configuration to %s: %s", self.path, exc.strerror or exc)
+                if tmp is not None:
+                    Path(tmp).unlink(missing_ok=True)
+                return
+            self._saved = data
+        self._saved_version = version
 
     def flush(self) -> None:
-        if self._pending is not None:
-            self._pending.cancel()
         self.save()
+
+
+def _sync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # not every system opens a directory (nor needs to)
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -46,7 +46,9 @@ class Device:
         self.profile = profile
         self.clock = clock or Clock()
         self.options = options
-        self.rng = random.Random(options.seed)
+        # Ids that grant access or must not be guessed (subscription channels, firmware fileId,
+        # bootUuid, Digest nonces) come from the system's CSPRNG; a seed makes a run reproducible.
+        self.rng = random.Random(options.seed) if options.seed is not None else random.SystemRandom()
         self.timers = Timers(self.clock)
         self.online = False
         self.boot_at = self.clock.monotonic()

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from emulator.device.clock import VirtualClock
+from tests.support import form
 
 
 @pytest.fixture
@@ -38,6 +39,30 @@ async def control(emu):
 
     yield call
     await session.close()
+
+
+class Control:
+    """GET /_emulator/journal of one emulator, page by page."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str):
+        self.session, self.base = session, base
+
+    async def page_at(self, url: str) -> tuple[list[dict], dict[str, str]]:
+        async with self.session.get(url) as r:
+            assert r.status == 200
+            return await r.json(), {str(link["rel"]): str(link["url"]) for link in r.links.values()}
+
+    async def page(self, **query: Any) -> tuple[list[dict], dict[str, str]]:
+        return await self.page_at(self.base + "/_emulator/journal?" + "&".join(f"{k}={v}" for k, v in query.items()))
+
+    async def journal(self, **query: Any) -> list[dict]:
+        return (await self.page(**query))[0]
+
+
+@pytest.fixture
+async def control_of():
+    async with aiohttp.ClientSession() as session:
+        yield lambda emu: Control(session, emu.url)
 
 
 async def journal(control, **query: Any) -> list[dict]:
@@ -211,3 +236,66 @@ async def test_bounded_by_journal_size(make_emulator, make_client):
         served = await r.json()
     assert len(served) == 50
     assert [e["params"]["n"] for e in served] == [str(i) for i in range(150, 200)]  # the newest kept
+
+
+# -- memory: what one entry keeps, the journal in bytes, and pages ------------------------------------
+
+
+async def test_one_entry_keeps_short_values_and_says_what_it_cut(make_emulator, control_of):
+    emu = await make_emulator(https_port=None, auth="none")
+    fields = {"big": "x" * 65_000, "y" * 300: "1", **{f"p{i}": str(i) for i in range(100)}}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(emu.url + "/api/system/info", data=form(**fields)) as r:
+            assert r.status == 200
+    [entry] = await control_of(emu).journal(path="/api/system/info")
+    params = entry["params"]
+    assert len(params) == 64
+    assert params["big"] == "x" * 256 + "…"
+    assert params["y" * 256 + "…"] == "1"
+    assert entry["truncated"] == {"values": {"big": 65_000}, "params": 102}
+
+
+async def test_bounded_in_bytes_as_well_as_entries(make_emulator, make_client):
+    emu = await make_emulator(https_port=None, auth="none", journal_size=100_000, journal_bytes=1 << 20)
+    api = make_client(emu, user=None)
+    fields = {f"p{i}": "v" * 300 for i in range(64)}
+    for _ in range(100):
+        assert (await api.post("/api/system/info", data=form(**fields))).status == 200
+    assert emu.journal.bytes <= 1 << 20
+    kept = emu.journal.find()
+    assert 20 < len(kept) < 100
+    assert kept[-1]["seq"] == 101  # the newest are kept, the oldest (from the boot on) went
+
+
+async def test_the_journal_is_served_in_pages_with_links(make_emulator, make_client, control_of):
+    emu = await make_emulator(https_port=None, auth="none", clock=VirtualClock())
+    api = make_client(emu, user=None)
+    for i in range(25):
+        await api.get("/api/system/status", n=i)
+    control = control_of(emu)
+    newest, links = await control.page(limit=10)
+    assert [e["params"]["n"] for e in newest] == [str(i) for i in range(15, 25)]
+    assert set(links) == {"prev"}
+    older, links = await control.page_at(links["prev"])
+    assert [e["params"]["n"] for e in older] == [str(i) for i in range(5, 15)]
+    assert set(links) == {"prev", "next"}
+    first, links = await control.page(kind="request", after=0, limit=10)
+    assert [e["params"]["n"] for e in first] == [str(i) for i in range(10)]
+    rest = []
+    while "next" in links:
+        page, links = await control.page_at(links["next"])
+        rest += page
+    assert [e["params"]["n"] for e in first + rest] == [str(i) for i in range(25)]
+    # Filters carry over to the other pages.
+    page, links = await control.page(kind="request", path="/api/system/*", limit=1)
+    assert [e["params"]["n"] for e in page] == ["24"] and set(links) == {"prev"}
+    page, links = await control.page_at(links["prev"])
+    assert [(e["kind"], e["params"]["n"]) for e in page] == [("request", "23")]
+    assert len((await control.page())[0]) == 26  # the boot and the requests: 1000 at most by default
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=10001", "after=x", "before=-1", "limit=" + "9" * 5000])
+async def test_a_bad_page_is_a_400(make_emulator, control_of, query):
+    emu = await make_emulator(https_port=None, auth="none")
+    async with aiohttp.ClientSession() as session, session.get(f"{emu.url}/_emulator/journal?{query}") as r:
+        assert r.status == 400 and query.partition("=")[0] in (await r.json())["error"]

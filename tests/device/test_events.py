@@ -688,3 +688,32 @@ async def test_caps_are_exactly_the_events_the_device_can_raise(profile):
     raise_everything(device, clock)
     raised = set(names(device.events.history))
     assert raised == set(device.event_types()) - {"LoginBlocked"}  # LoginBlocked: tests/api security
+
+
+async def test_a_long_advance_with_a_pull_waiting_runs_a_few_timers_not_one_per_duration():
+    """A waiting pull keeps its channel alive without checking every `duration` seconds: a year
+    of virtual time with a pull waiting on a 1 s channel is no loop of 31 million expiry checks
+    (POST /_emulator/clock would block the emulator for minutes)."""
+    device, clock = boot()
+    channel = device.channels.subscribe(filter_=["KeyPressed"], duration=1)
+    pull = asyncio.ensure_future(device.channels.pull(channel.id, 60))
+    await asyncio.sleep(0)
+    assert channel.waiting
+    assert clock.advance(100_000) < 10
+    assert await pull == []
+    clock.advance(0.9)  # the pull's end gave the channel its duration again
+    assert not await expired(device, channel.id)
+    clock.advance(1.1)
+    assert await expired(device, channel.id)
+
+
+async def test_a_channel_whose_waiting_pull_was_given_up_still_expires():
+    device, clock = boot()
+    channel = device.channels.subscribe(duration=5)
+    pull = asyncio.ensure_future(device.channels.pull(channel.id, 60))
+    await asyncio.sleep(0)
+    clock.advance(30)
+    pull.cancel()  # the client went away (aiohttp cancels its handler)
+    await asyncio.sleep(0)
+    clock.advance(5.1)
+    assert await expired(device, channel.id)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 Respond = Callable[[], Awaitable[web.StreamResponse]]
 REQUIRED = object()
+MAX_DEPTH = 32  # nesting of what the control plane takes (JSON, TOML); the deepest real one (a state) is 4
 
 
 class FaultError(ValueError):
@@ -111,3 +112,24 @@ def _take(spec: dict[str, Any], name: str, kind: Any, default: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):  # JSON allows NaN and Infinity
         raise FaultError(f"{name}: a finite number, got {value!r}")
     return value
+
+
+def check_tree(data: Any, what: str, limit: int = MAX_DEPTH) -> None:
+    """FaultError when the lists and tables of a control-plane input nest deeper than `limit`, or
+    a string in it is no valid Unicode (JSON's "\\ud800": no reply could ever carry it). Walked
+    without recursion."""
+    stack: list[tuple[Any, int]] = [([data], 0)]
+    while stack:
+        value, depth = stack.pop()
+        children = (x for item in value.items() for x in item) if isinstance(value, dict) else value
+        for child in children:
+            if isinstance(child, str):
+                if not child.isascii():
+                    try:
+                        child.encode("utf-8")
+                    except UnicodeEncodeError as exc:
+                        raise FaultError(f"{what} holds {child[exc.start]!r}, which is no Unicode character") from None
+            elif isinstance(child, (dict, list)):
+                if depth >= limit:
+                    raise FaultError(f"{what} is nested more than {limit} levels deep")
+                stack.append((child, depth + 1))
