@@ -1,7 +1,10 @@
 """The journal: a bounded ring of what happened, in two kinds of entries.
 
 - "request": every /api request (time, method, path, parameters, account, transport, HTTP
-  status, 2N error code, duration);
+  status, 2N error code, duration, faults applied; `reason`: why it was refused or failed, in
+  words; `ended`: "replied", "dropped" when the emulator closed the connection instead (a device
+  that is down, a fault), "abandoned" when the client went away first (a pull it gave up on, an
+  MJPEG stream it closed); `reply`: the reply's body when it is short, passwords hidden);
 - "action": what the device did, in device terms, read off its events and outbox: a switch went
   on (and, when it goes off, for how long it was on), a call was dialled or answered or ended, an
   e-mail was sent, the device restarted.
@@ -12,6 +15,8 @@ Tests ask "did the relay click once for 5 s?" here instead of parsing logs.
 from __future__ import annotations
 
 import itertools
+import json
+import re
 from collections import deque
 from typing import Any
 from collections.abc import Callable, Mapping, Sequence
@@ -47,11 +52,13 @@ class Journal:
         return entry
 
     def request(self, method: str, path: str, params: Mapping[str, str], account: Any, secure: bool,
-                status: int | None, code: int | None, started: float, ended: float, faults: Sequence[Any]) -> None:
+                status: int | None, code: int | None, started: float, ended: float, faults: Sequence[Any],
+                reason: str | None = None, end: str | None = None, reply: bytes | None = None) -> None:
         """One /api request: `account` is an Account or None, `started`/`ended` perf_counter() times,
-        `faults` the fault objects applied; status None when the connection was dropped."""
+        `faults` the fault objects applied; status None when no reply was sent; `end` None when it was
+        answered, else "dropped" or "abandoned"; `reply` the body of a short reply."""
         self._entries.append((next(self._seq), self._now(), method, path, params, account, secure, status, code,
-                              started, ended, faults))
+                              started, ended, faults, reason, end, reply))
 
     def find(self, kind: str | None = None, **filters: Any) -> list[dict[str, Any]]:
         """Entries of a kind whose fields equal every filter; a filter on `path` matches a prefix
@@ -107,12 +114,39 @@ class Journal:
 def _as_dict(entry: dict[str, Any] | tuple[Any, ...]) -> dict[str, Any]:
     if isinstance(entry, dict):
         return entry
-    seq, now, method, path, params, account, secure, status, code, started, ended, faults = entry
+    seq, now, method, path, params, account, secure, status, code, started, ended, faults, reason, end, reply = entry
     return {"seq": seq, "kind": "request", "time": round(now, 3), "method": method, "path": path,
             "params": {k: "***" if "password" in k.lower() else v for k, v in params.items()},
             "account": account.name if account is not None else None, "transport": "https" if secure else "http",
-            "status": status, "code": code, "duration_ms": round((ended - started) * 1000, 3),
-            "faults": [f.kind for f in faults]}
+            "status": status, "code": code, "reason": reason, "ended": end or "replied",
+            "duration_ms": round((ended - started) * 1000, 3), "faults": [f.kind for f in faults],
+            "reply": None if reply is None else _readable(reply)}
+
+
+_SECRET_XML = re.compile(rb"(<(\w*Password\w*)>)[^<]*(</\2>)", re.I)
+
+
+def _readable(body: bytes) -> str:
+    """A kept reply as text, with passwords hidden (a JSON reply's password fields, XML's
+    <...Password> elements); a binary one as its size."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"({len(body)} bytes, binary)"
+    if text.startswith("{"):
+        try:
+            return json.dumps(_hide(json.loads(text)), ensure_ascii=False, separators=(",", ":"))
+        except ValueError:
+            return text
+    return _SECRET_XML.sub(rb"\1***\3", body).decode("utf-8")
+
+
+def _hide(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "***" if "password" in k.lower() and isinstance(v, str) else _hide(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hide(v) for v in value]
+    return value
 
 
 def _matches(actual: Any, wanted: Any) -> bool:

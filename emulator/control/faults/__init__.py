@@ -1,8 +1,10 @@
 """Fault injection, Toxiproxy style: one small file per fault kind, one registry, one store.
 
-Request faults wrap matching /api requests (path glob, methods), `times` then recover,
-`probability` with a `seed`. Device faults act once when added. Event faults bend the delivery of
-events to subscription channels.
+Request faults wrap matching /api requests (path glob, methods, optionally only authenticated
+ones) that the device accepts (past its path, method, service, licence, transport, credential and
+privilege checks: a Digest challenge round trip's 401, or a refusal, is neither faulted nor
+counted), `times` then recover, `probability` with a `seed`. Device faults act once when added.
+Event faults bend the delivery of events to subscription channels.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import itertools
 from typing import TYPE_CHECKING, Any
 
 from emulator.control.faults.bad_json import BadJson
-from emulator.control.faults.base import DeviceFault, Fault, FaultError, RequestFault
+from emulator.control.faults.base import COMMON, DeviceFault, Fault, FaultError, Param, RequestFault
 from emulator.control.faults.content_type import ContentType
 from emulator.control.faults.delay import Delay
 from emulator.control.faults.error import Error
@@ -26,6 +28,7 @@ from emulator.control.faults.slow_body import SlowBody
 from emulator.control.faults.snapshot import Snapshot
 from emulator.control.faults.status import Status
 from emulator.control.faults.truncate import Truncate
+from emulator.errors import did_you_mean
 
 if TYPE_CHECKING:
     from emulator.app import Emulator
@@ -37,7 +40,7 @@ KINDS: dict[str, type[Fault]] = {cls.kind: cls for cls in (
     Reboot, Nonces, Events, Snapshot,  # device
 )}
 
-__all__ = ["KINDS", "Faults", "Fault", "FaultError", "RequestFault", "DeviceFault"]
+__all__ = ["COMMON", "KINDS", "Faults", "Fault", "FaultError", "Param", "RequestFault", "DeviceFault"]
 
 
 class Faults:
@@ -53,7 +56,8 @@ class Faults:
         kind = spec.get("kind")
         cls = KINDS.get(kind) if isinstance(kind, str) else None
         if cls is None:
-            raise FaultError(f"kind: one of {', '.join(KINDS)}")
+            raise FaultError(f"kind: one of {', '.join(KINDS)}" + (did_you_mean(kind, KINDS) if isinstance(kind, str)
+                                                                  else ""))
         fault = cls(next(self._ids), spec)
         if isinstance(fault, DeviceFault):
             fault.act(self.emulator)
@@ -71,9 +75,10 @@ class Faults:
     def clear(self) -> None:
         self.active.clear()
 
-    def for_request(self, method: str, path: str) -> list[RequestFault]:
-        """The request faults that hit this request, each counted once."""
-        hit = [f for f in self.active.values() if isinstance(f, RequestFault) and f.matches(method, path)]
+    def for_request(self, method: str, path: str, authenticated: bool) -> list[RequestFault]:
+        """The request faults that hit this request (one the device accepted; `authenticated`: as
+        an account), each counted once."""
+        hit = [f for f in self.active.values() if isinstance(f, RequestFault) and f.matches(method, path, authenticated)]
         for fault in hit:
             self._count(fault)
         return hit

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 
-from emulator.control.faults.base import RequestFault
+from emulator.control.faults.base import Param, RequestFault
 
 
 class ContentType(RequestFault):
     kind = "content_type"
-    params = {"value": (str, "text/plain")}
+    params = {"value": Param(str, "text/plain", "the Content-Type the reply is sent with")}
 
     async def apply(self, request, respond, emulator):
         reply = await respond()
