@@ -36,6 +36,7 @@ from emulator.media.camera import Camera
 from emulator.settings import Settings
 
 log = logging.getLogger("emulator")
+control_log = logging.getLogger("emulator.control")
 server_log = logging.getLogger("aiohttp.server")
 EMULATOR = web.AppKey("emulator", "Emulator")
 # The largest body any function takes (a firmware image); routes set their own, smaller limits.
@@ -116,9 +117,8 @@ class Emulator:
             self.device.change_listeners.append(self.store.changed)
         if self._scenario is not None:
             self.scenarios.start(self._scenario)
-        log.info("emulating a %s (firmware %s, profile %s) on %s (event loop: %s)", self.device.identity.variant,
-                 self.device.identity.sw_version, self.profile.name, ", ".join(self.urls.values()),
-                 type(asyncio.get_running_loop()).__module__.split(".")[0])
+        for line in self.startup_lines():
+            log.info("%s", line)
 
     async def _listen(self, scheme: str, port: int, ssl_context: Any) -> None:
         assert self.runner is not None
@@ -146,10 +146,19 @@ class Emulator:
 
     def reset(self) -> None:
         """Back to the profile's defaults, freshly booted; no faults, an empty journal."""
+        control_log.info("reset to the profile's defaults")
         self.faults.clear()
         self.scenarios.clear()
         self.device.reset()
         self.journal.clear()  # after the reset: not even its restart and boot are left
+
+    def advance(self, seconds: float) -> None:
+        """Move the virtual clock forward (RuntimeError on the real clock)."""
+        if not self.clock.virtual:
+            raise RuntimeError("the emulator runs on the real clock; start it with --clock virtual "
+                               "(clock='virtual') to move time by hand")
+        control_log.info("clock advanced by %g s", seconds)
+        self.clock.advance(seconds)  # type: ignore[attr-defined]
 
     # -- what the outside sees -------------------------------------------------------------
 
@@ -176,6 +185,28 @@ class Emulator:
     def url(self) -> str:
         return self.urls["http"]
 
+    def startup_lines(self) -> list[str]:
+        """What the start-up log says: the device, its authentication and accounts (names only),
+        the clock, and where the API, the control plane and the front panel are."""
+        device = self.device
+        ident = device.identity
+        services: dict[str, list[str]] = {}
+        for name in profiles.SERVICES:
+            service = device.security.service(name)
+            services.setdefault(service.auth if service.enabled else "disabled", []).append(name)
+        auth = next(iter(services)) + " on every service" if len(services) == 1 else \
+            "; ".join(f"{mode} on {', '.join(names)}" for mode, names in services.items())
+        accounts = device.security.accounts_override or device.security.accounts
+        loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+        token = " (needs its --control-token)" if self.settings.control_token else ""
+        return [
+            f"emulating a {ident.variant}, firmware {ident.sw_version} (profile {self.profile.name}), "
+            f"on {', '.join(self.urls.values())}; auth: {auth}; accounts: "
+            f"{', '.join(a.name for a in accounts) or 'none'}; clock: {self.settings.clock}; event loop: {loop}",
+            f"front panel: {self.url}/_emulator/ui ; control plane: {self.url}/_emulator/{token} "
+            f"(described at {self.url}/_emulator/openapi.json)",
+        ]
+
     def health(self) -> dict[str, Any]:
         return {"status": "ok" if self.serving else "starting", "device": "online" if self.device.online else "offline",
                 "profile": self.profile.name, "model": self.device.identity.variant,
@@ -190,7 +221,10 @@ class Emulator:
     def _power_changed(self, online: bool) -> None:
         self.journal.on_power(online)
         if online:
+            if self.device.boots > 1:
+                log.info("the device is up again (boot %d)", self.device.boots)
             return
+        log.info("the device is going down")
         # The device went down: its connections drop (not the control plane's), and every nonce it
         # issued is forgotten.
         self.auth.forget_nonces()

@@ -6,14 +6,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import logging
 import os
 import signal
-import sys
 from pathlib import Path
 from collections.abc import Sequence
 
-from emulator import __version__
+from emulator import __version__, logs
 from emulator.app import Emulator
 from emulator.control.faults import FaultError
 from emulator.control.state import StateError
@@ -84,7 +82,11 @@ def parser() -> argparse.ArgumentParser:
                    help="event loop: uvloop is faster (pip install 'helios-emulator[speed]'); auto uses it "
                         "when installed (default auto)")
     p.add_argument("--log-level", default=_env("LOG_LEVEL", "info"),
-                   choices=("debug", "info", "warning", "error"))
+                   choices=("debug", "info", "warning", "error"),
+                   help="info (default) logs one line per /api request and every control-plane action; "
+                        "warning keeps only what went wrong")
+    p.add_argument("--log-format", default=_env("LOG_FORMAT", "text"), choices=logs.FORMATS,
+                   help="text lines (default), or one JSON object per line for log collectors")
     p.add_argument("--version", action="version", version=f"helios-emulator {__version__}")
     return p
 
@@ -107,8 +109,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    logs.configure(args.log_level, args.log_format)
     settings = settings_from(args)
     try:
         emulator = Emulator(settings)

@@ -7,6 +7,8 @@ its schema. The control API, the Python handle and scenarios all call `run(emula
 from __future__ import annotations
 
 import inspect
+import json
+import logging
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
@@ -16,6 +18,8 @@ from emulator.errors import ApiError
 
 if TYPE_CHECKING:
     from emulator.app import Emulator
+
+log = logging.getLogger("emulator.control")
 
 
 def press(e: Emulator, key: str) -> None:
@@ -144,6 +148,7 @@ def run(emulator: Emulator, name: str, params: dict[str, Any]) -> Any:
     if not emulator.device.online and name != "audio-result":
         # A powered-down intercom feels no key, card or door (and must not journal a relay click).
         raise FaultError(f"{name}: the device is down (restarting); /_emulator/ready says when it is back")
+    log.info("action %s %s", name, json.dumps(params, default=str), extra={"fields": {"action": name, "params": params}})
     try:
         return ACTIONS[name](*bound.args, **bound.kwargs)
     except ApiError as exc:  # the device refused a value ("%9", an unknown card format): a bad parameter too

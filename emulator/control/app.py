@@ -143,7 +143,7 @@ class Control:
             return _error("advance: seconds, not negative (and not NaN or Infinity)")
         if not self.e.clock.virtual:
             return _error("the clock is real; start with --clock virtual to move it by hand", 409)
-        self.e.clock.advance(seconds)  # type: ignore[attr-defined]
+        self.e.advance(seconds)
         return _json(self.e.clock_status())
 
     async def faults(self, request: web.Request) -> web.Response:

@@ -126,6 +126,7 @@ def restore(emulator: Emulator, data: dict[str, Any]) -> None:
                 device.phone.set_registration(account.account, "registered" if r["registered"] else "unregistered")
     except (KeyError, TypeError, ValueError, ApiError) as exc:
         raise StateError(f"state: {exc}") from None
+    log.info("state put back: %s", ", ".join(sorted(data)) or "nothing")
 
 
 # ----------------------------------------------------------------------------- disk

@@ -10,6 +10,7 @@ Event faults bend the delivery of events to subscription channels.
 from __future__ import annotations
 
 import itertools
+import logging
 from typing import TYPE_CHECKING, Any
 
 from emulator.control.faults.bad_json import BadJson
@@ -32,6 +33,8 @@ from emulator.errors import did_you_mean
 
 if TYPE_CHECKING:
     from emulator.app import Emulator
+
+log = logging.getLogger("emulator.control")
 
 KINDS: dict[str, type[Fault]] = {cls.kind: cls for cls in (
     Delay, SlowBody, Reset, Hang, Truncate,  # transport
@@ -59,6 +62,7 @@ class Faults:
             raise FaultError(f"kind: one of {', '.join(KINDS)}" + (did_you_mean(kind, KINDS) if isinstance(kind, str)
                                                                   else ""))
         fault = cls(next(self._ids), spec)
+        log.info("fault %d added: %s", fault.id, spec, extra={"fields": {"fault": fault.describe()}})
         if isinstance(fault, DeviceFault):
             fault.act(self.emulator)
             fault.hits = 1
@@ -70,9 +74,14 @@ class Faults:
         return list(self.active.values())
 
     def remove(self, fault_id: int) -> bool:
-        return self.active.pop(fault_id, None) is not None
+        removed = self.active.pop(fault_id, None) is not None
+        if removed:
+            log.info("fault %d removed", fault_id)
+        return removed
 
     def clear(self) -> None:
+        if self.active:
+            log.info("faults removed: %s", ", ".join(str(i) for i in self.active))
         self.active.clear()
 
     def for_request(self, method: str, path: str, authenticated: bool) -> list[RequestFault]:
@@ -94,3 +103,4 @@ class Faults:
         fault.hits += 1
         if fault.times is not None and fault.hits >= fault.times:
             self.active.pop(fault.id, None)  # applied `times` times: the fault recovers
+            log.info("fault %d (%s) applied %d times: removed", fault.id, fault.kind, fault.hits)
