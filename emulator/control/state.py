@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.device import config as device_config
-from emulator.device.profile import version_tuple
-from emulator.errors import ApiError
+from emulator.device.profile import SW_VERSION
+from emulator.errors import ApiError, did_you_mean
+from emulator.media.frames import fits_display
 
 if TYPE_CHECKING:
     from emulator.app import Emulator
@@ -78,14 +79,30 @@ def snapshot(emulator: Emulator) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- write
 
 
+# What PUT /_emulator/state takes: per key, the keys of its items (or of itself); the snapshot's
+# other keys describe the device (they are accepted, so a snapshot goes back as it came, and ignored).
+WRITABLE = {"config": {"format", "swVersion", "configXml", "displayImage"},
+            "switches": {"switch", "active", "locked", "held"},
+            "ports": {"port", "type", "state"},
+            "registrations": {"account", "registered"}}
+READ_ONLY = {"profile", "online", "uptime", "time", "bootUuid", "identity", "licences", "calls", "channels",
+             "events", "outbox", "motion", "noise"}
+
+
 def apply_config(device: Device, data: dict[str, Any]) -> None:
     """Put a "config" part back. Everything is checked before anything changes."""
     try:
+        _known_keys("config", data, WRITABLE["config"])
         version = data.get("swVersion", device.identity.sw_version)
-        version_tuple(version)
+        if not isinstance(version, str) or not SW_VERSION.match(version):
+            raise ValueError(f"swVersion: {version!r} is not a firmware version like 2.50.0.76.2")
         changes = device_config.parse(device, data["configXml"].encode()) if "configXml" in data else None
         image = data.get("displayImage")
         image = None if image is None else base64.b64decode(image, validate=True)
+        if image is not None and (device.display is None or
+                                  not fits_display(image, device.display.width, device.display.height)):
+            raise ValueError("displayImage: not a GIF of the display's size" if device.display is not None
+                             else "displayImage: this model has no display")
     except (AttributeError, KeyError, TypeError, ValueError, ApiError) as exc:
         raise StateError(f"config: {exc}") from None
     if version != device.identity.sw_version:
@@ -103,6 +120,8 @@ def restore(emulator: Emulator, data: dict[str, Any]) -> None:
     device = emulator.device
     if not isinstance(data, dict):
         raise StateError("expected a state object")
+    _known_keys("state", data, WRITABLE.keys() | READ_ONLY)
+    _check_items(device, data)  # all of it, before anything changes
     if "config" in data:
         apply_config(device, data["config"])
     try:
@@ -127,6 +146,41 @@ def restore(emulator: Emulator, data: dict[str, Any]) -> None:
     except (KeyError, TypeError, ValueError, ApiError) as exc:
         raise StateError(f"state: {exc}") from None
     log.info("state put back: %s", ", ".join(sorted(data)) or "nothing")
+
+
+def _known_keys(where: str, data: Any, known: Any) -> None:
+    if not isinstance(data, dict):
+        raise StateError(f"{where}: expected an object")
+    for key in sorted(data):
+        if key not in known:
+            raise StateError(f"{where}: {key}: unknown key" + (did_you_mean(key, known) or
+                                                                 f"; known: {', '.join(sorted(known))}"))
+
+
+def _check_items(device: Device, data: dict[str, Any]) -> None:
+    """The switches, ports and registrations of a state: known keys, the right types, things the
+    device has (what the profile loader would accept)."""
+    types = {"switch": int, "account": int, "port": str, "type": str, "active": bool, "locked": bool, "held": bool,
+             "state": bool, "registered": bool}
+    exists = {"switch": lambda n: 1 <= n <= len(device.switches), "port": lambda n: n in device.ports,
+              "account": lambda n: 1 <= n <= len(device.phone.accounts)}
+    for part in ("switches", "ports", "registrations"):
+        items = data.get(part, [])
+        if not isinstance(items, list):
+            raise StateError(f"{part}: expected a list")
+        for i, item in enumerate(items):
+            where = f"{part}[{i}]"
+            _known_keys(where, item, WRITABLE[part])
+            for key, value in item.items():
+                kind = types[key]
+                if not isinstance(value, kind) or kind is int and isinstance(value, bool):
+                    raise StateError(f"{where}.{key}: expected {'a number' if kind is int else kind.__name__}, "
+                                     f"got {value!r}")
+                if key in exists and not exists[key](value):
+                    raise StateError(f"{where}.{key}: the device has no {key} {value!r}")
+            key = {"switches": "switch", "ports": "port", "registrations": "account"}[part]
+            if key not in item:
+                raise StateError(f"{where}: {key}: missing")
 
 
 # ----------------------------------------------------------------------------- disk

@@ -304,7 +304,7 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 _MISSING = object()
 _SERIAL = re.compile(r"^\d{2}-\d{4}-\d{4}$")
-_SW_VERSION = re.compile(r"^\d+\.\d+\.\d+\.\d+\.\d+$")
+SW_VERSION = re.compile(r"^\d+\.\d+\.\d+\.\d+\.\d+$")
 _MAC = re.compile(r"^([0-9A-F]{2}-){5}[0-9A-F]{2}$")
 _RESOLUTION = re.compile(r"^(\d{2,4})x(\d{2,4})$")
 _HEX_UID = re.compile(r"^[0-9A-F]{6,16}$")
@@ -471,7 +471,7 @@ class _Reader:
 
     def identity(self, t: _Table) -> Identity:
         variant = t.str("variant")
-        sw = t.str("sw_version", pattern=_SW_VERSION)
+        sw = t.str("sw_version", pattern=SW_VERSION)
         serial = t.str("serial_number", pattern=_SERIAL)
         identity = Identity(
             variant=variant,
