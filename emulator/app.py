@@ -25,6 +25,7 @@ from emulator.api.routes import ROUTES
 from emulator.control import app as control_app
 from emulator.control.faults import Faults
 from emulator.control.journal import Journal
+from emulator.control.live import Live
 from emulator.control.scenario import Scenarios
 from emulator.control.scenario import parse as parse_scenario
 from emulator.control.state import StateStore
@@ -63,6 +64,7 @@ class Emulator:
         device.power_listeners.append(self._power_changed)
         self.faults = Faults(self)
         self.scenarios = Scenarios(self)
+        self.live = Live(self)  # GET /_emulator/live
         # A --scenario file is read and checked now, so a bad one stops the start before any listener.
         self._scenario = None if settings.scenario is None else settings.scenario.read_text(encoding="utf-8")
         if self._scenario is not None:
@@ -129,6 +131,7 @@ class Emulator:
 
     async def stop(self) -> None:
         """Stop accepting, end long-polls and streams, save the configuration, close connections."""
+        self.live.close()
         self.device.power_off()
         if self.store is not None:
             self.store.flush()
@@ -237,7 +240,8 @@ class Emulator:
         ident = self.device.identity
         text = (f"{ident.device_name}: emulated {ident.variant}, firmware {ident.sw_version}.\n"
                 "The HTTP API is under /api (try /api/system/info); the emulator's own control plane "
-                "is under /_emulator.\n")
+                "is under /_emulator/ (described at /_emulator/openapi.json).\n"
+                "The front panel, in a browser: /_emulator/ui\n")
         return web.Response(body=text.encode(), content_type="text/plain")
 
 

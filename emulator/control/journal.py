@@ -35,6 +35,7 @@ class Journal:
         self._entries: deque[dict[str, Any] | tuple[Any, ...]] = deque(maxlen=size)
         self._seq = itertools.count(1)
         self._switch_on_at: dict[int, float] = {}
+        self.on_entry: Callable[[], None] | None = None  # told of every new entry (the live view)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -46,9 +47,25 @@ class Journal:
     def clear(self) -> None:
         self._entries.clear()
 
+    @property
+    def last_seq(self) -> int:
+        """The seq of the newest entry (0 when there is none)."""
+        return _seq_of(self._entries[-1]) if self._entries else 0
+
+    def after(self, seq: int, limit: int) -> list[dict[str, Any]]:
+        """The entries newer than `seq`, oldest first; only the newest `limit` of them when there are more."""
+        newer = []
+        for raw in reversed(self._entries):
+            if _seq_of(raw) <= seq:
+                break
+            newer.append(raw)
+        return [_as_dict(e) for e in reversed(newer[:limit])]
+
     def add(self, kind: str, **fields: Any) -> dict[str, Any]:
         entry = {"seq": next(self._seq), "kind": kind, "time": round(self._now(), 3), **fields}
         self._entries.append(entry)
+        if self.on_entry is not None:
+            self.on_entry()
         return entry
 
     def request(self, method: str, path: str, params: Mapping[str, str], account: Any, secure: bool,
@@ -59,6 +76,8 @@ class Journal:
         answered, else "dropped" or "abandoned"; `reply` the body of a short reply."""
         self._entries.append((next(self._seq), self._now(), method, path, params, account, secure, status, code,
                               started, ended, faults, reason, end, reply))
+        if self.on_entry is not None:
+            self.on_entry()
 
     def find(self, kind: str | None = None, **filters: Any) -> list[dict[str, Any]]:
         """Entries of a kind whose fields equal every filter; a filter on `path` matches a prefix
@@ -109,6 +128,10 @@ class Journal:
     def on_power(self, online: bool) -> None:
         if not online:
             self.add("action", action="restart")
+
+
+def _seq_of(entry: dict[str, Any] | tuple[Any, ...]) -> int:
+    return entry["seq"] if isinstance(entry, dict) else entry[0]
 
 
 def _as_dict(entry: dict[str, Any] | tuple[Any, ...]) -> dict[str, Any]:

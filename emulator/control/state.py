@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.device import config as device_config
-from emulator.device.profile import SW_VERSION
+from emulator.device.profile import SERVICES, SW_VERSION
 from emulator.errors import ApiError, did_you_mean
 from emulator.media.frames import fits_display
 
@@ -73,6 +74,44 @@ def snapshot(emulator: Emulator) -> dict[str, Any]:
         "outbox": [m.summary() for m in device.outbox.messages],
         "motion": device.motion,
         "noise": device.noise,
+    }
+
+
+def summary(emulator: Emulator) -> dict[str, Any]:
+    """The device in words, for people and the front panel: what it is, where it listens, which
+    services need what, its hardware and what it is doing now. Account names and privileges, never
+    a password (nor the configuration file, which holds them)."""
+    device = emulator.device
+    ident = device.identity
+    profile = device.profile
+    camera = profile.camera
+    accounts = device.security.accounts_override or device.security.accounts
+    return {
+        "model": ident.variant, "firmware": ident.sw_version, "name": ident.device_name, "profile": profile.name,
+        "description": profile.description, "serialNumber": ident.serial_number, "hwVersion": ident.hw_version,
+        "macAddr": ident.mac_address, "online": device.online, "uptime": device.uptime, "time": device.now(),
+        "clock": emulator.clock_status(), "listeners": emulator.urls, "controlToken": bool(emulator.settings.control_token),
+        "services": [{"service": name, **dataclasses.asdict(device.security.service(name))} for name in SERVICES],
+        "accounts": [{"name": a.name, "privileges": sorted(a.privileges)} for a in accounts],
+        "licences": sorted(device.licences),
+        "hardware": {
+            "buttons": profile.hardware.buttons, "keypad": profile.hardware.keypad,
+            "cardReader": profile.hardware.card_reader, "tamper": profile.hardware.tamper,
+            "microphone": profile.hardware.microphone, "door": profile.door.input,
+            "camera": None if camera is None else {"sources": list(camera.sources),
+                                                   "resolutions": [str(r) for r in camera.resolutions]},
+            "display": None if device.display is None else {"width": device.display.width,
+                                                            "height": device.display.height,
+                                                            "image": device.display.image is not None}},
+        "switches": [{"switch": s.number, "enabled": s.config.enabled, "mode": s.config.mode,
+                      "duration": s.config.duration, "output": s.config.output, "active": s.active,
+                      "locked": s.locked, "held": s.held} for s in device.switches],
+        "ports": [{"port": p.name, "type": p.type, "state": p.state} for p in device.ports],
+        "registrations": [{"account": a.account, "number": a.number, "domain": a.domain, "registered": a.registered}
+                          for a in device.phone.accounts],
+        "calls": [{"session": c.session, "direction": c.direction, "peer": c.peer, "state": c.state}
+                  for c in device.phone.sessions.values()],
+        "motion": device.motion, "noise": device.noise, "channels": len(device.channels),
     }
 
 

@@ -41,7 +41,8 @@ class Param(NamedTuple):
 
 
 # What every fault takes, besides its kind's own parameters ("path" defaults to the kind's
-# default_path; request and event faults use them, device faults act once and ignore them).
+# default_path; request faults use them all, event faults times, probability and seed; device
+# faults act once and ignore them).
 COMMON = {
     "path": Param(str, "/api/*", "which requests: a glob of the decoded path (\"/api/switch/*\")"),
     "methods": Param(list, None, "which methods (\"GET\", \"POST\", ...); all when left out"),
