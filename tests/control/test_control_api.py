@@ -19,6 +19,9 @@ TOKEN = "s3cret-token"
 
 # Every control route (method, path, JSON body) once.
 ROUTES = [
+    ("GET", "/_emulator/", None),
+    ("GET", "/_emulator/openapi.json", None),
+    ("GET", "/_emulator/device", None),
     ("GET", "/_emulator/actions", None),
     ("POST", "/_emulator/actions/press", {"key": "5"}),
     ("GET", "/_emulator/clock", None),
