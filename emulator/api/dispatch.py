@@ -23,6 +23,7 @@ from emulator.api.auth import Unauthorized
 from emulator.api.call import Call
 from emulator.api.replies import JSON, SUCCESS, Raw, Stream, error_response, response, success
 from emulator.api.routes import ROUTES, Route
+from emulator.control.journal import describe
 from emulator.device.events import ChannelClosed
 from emulator.errors import ApiError, ErrorCode, failed
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from emulator.app import Emulator
 
 log = logging.getLogger("emulator.api")
-# One line per /api request, at INFO (see log_request).
+# One line per /api request, at INFO: the client and the journal entry in words.
 requests_log = logging.getLogger("emulator.requests")
 INTEGRATION = "enhanced-integration"
 REPLY_LIMIT = 4096  # replies up to this size are kept in the journal entry
@@ -147,7 +148,12 @@ class Dispatcher:
             request.method, path, params, outcome.account, request.secure, status, outcome.code, started, ended_at,
             outcome.faults, outcome.reason, ended, body if type(body) is bytes and len(body) <= REPLY_LIMIT else None)
         if requests_log.isEnabledFor(logging.INFO):
-            log_request(request, path, status, outcome, (ended_at - started) * 1000, ended)
+            # The line says what the journal entry says (one wording), and who asked.
+            entry = self.emulator.journal.last()
+            entry.pop("reply")
+            line = describe(entry)
+            entry["device_time"] = entry.pop("time")  # "time" is the record's own
+            requests_log.info("%s %s", request.remote, line, extra={"fields": {"client": request.remote, **entry}})
 
     async def _handle(self, request: web.Request, route: Route | None, path: str,
                       outcome: Outcome) -> web.StreamResponse:
@@ -291,25 +297,3 @@ def trace(capture: Any, request: web.BaseRequest, response: web.StreamResponse) 
     reply += f"Content-Length: {len(body)}\r\n\r\n" if body else "\r\n"
     capture.record(local[:2], peer[:2], reply.encode("utf-8", "replace") + body, outgoing=True)
 
-
-def log_request(request: web.BaseRequest, path: str, status: int | None, outcome: Outcome, duration_ms: float,
-                ended: str | None) -> None:
-    """The request's line: `client method path status [code=N] account=NAME|- [faults=a,b] 1.2ms
-    [ended=...] [reason="..."]`, its fields also given to the formatter (--log-format json)."""
-    account = outcome.account.name if outcome.account is not None else None
-    faults = [f.kind for f in outcome.faults]
-    fields = {"client": request.remote, "method": request.method, "path": path, "status": status,
-              "code": outcome.code, "account": account, "faults": faults, "duration_ms": round(duration_ms, 3),
-              "ended": ended or "replied", "reason": outcome.reason}
-    line = f"{fields['client']} {request.method} {path} {'-' if status is None else status}"
-    if outcome.code is not None:
-        line += f" code={outcome.code}"
-    line += f" account={account or '-'}"
-    if faults:
-        line += f" faults={','.join(faults)}"
-    line += f" {duration_ms:.1f}ms"
-    if ended:
-        line += f" ended={ended}"
-    if outcome.reason:
-        line += f' reason="{outcome.reason}"'
-    requests_log.info(line, extra={"fields": fields})

@@ -1,5 +1,7 @@
 """The Python handle: drive a running emulator from a test, in the same process.
 
+    from emulator import Settings, running
+
     with running(Settings(clock="virtual")) as intercom:      # or the pytest fixture `helios`
         intercom.ring()                                       # someone presses the call button
         intercom.answer(1)                                    # the resident picks up
@@ -209,8 +211,8 @@ class Background:
 
 @contextlib.contextmanager
 def running(settings: Settings | None = None) -> Iterator[Intercom]:
-    """An emulator for the duration of a `with` block (ephemeral ports unless settings say)."""
-    background = Background(settings or Settings(port=0, https_port=0))
+    """An emulator for the duration of a `with` block, on free ports unless the settings name some."""
+    background = Background(settings or Settings())
     try:
         yield background.start()
     finally:

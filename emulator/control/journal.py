@@ -47,6 +47,10 @@ class Journal:
     def clear(self) -> None:
         self._entries.clear()
 
+    def last(self) -> dict[str, Any] | None:
+        """The newest entry."""
+        return _as_dict(self._entries[-1]) if self._entries else None
+
     @property
     def last_seq(self) -> int:
         """The seq of the newest entry (0 when there is none)."""
@@ -128,6 +132,27 @@ class Journal:
     def on_power(self, online: bool) -> None:
         if not online:
             self.add("action", action="restart")
+
+
+def describe(entry: dict[str, Any]) -> str:
+    """An entry in one line, as the log says it: `GET /api/switch/ctrl 401 code=9 account=- 0.3ms
+    reason="no credentials"` (code, faults, ended and reason when there are), or `action switch
+    switch=1 state=on`."""
+    if entry["kind"] != "request":
+        return " ".join([entry["kind"], str(entry.get("action", ""))] +
+                        [f"{k}={v}" for k, v in entry.items() if k not in ("seq", "kind", "time", "action")])
+    line = f"{entry['method']} {entry['path']} {'-' if entry['status'] is None else entry['status']}"
+    if entry["code"] is not None:
+        line += f" code={entry['code']}"
+    line += f" account={entry['account'] or '-'}"
+    if entry["faults"]:
+        line += f" faults={','.join(entry['faults'])}"
+    line += f" {entry['duration_ms']:.1f}ms"
+    if entry["ended"] != "replied":
+        line += f" ended={entry['ended']}"
+    if entry["reason"]:
+        line += f' reason="{entry["reason"]}"'
+    return line
 
 
 def _seq_of(entry: dict[str, Any] | tuple[Any, ...]) -> int:
