@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import os
 import signal
 from pathlib import Path
@@ -16,6 +17,7 @@ from emulator.app import Emulator
 from emulator.control.faults import FaultError
 from emulator.control.state import StateError
 from emulator.device import profile as profiles
+from emulator.device import profile_docs
 from emulator.settings import Settings, parse_user
 
 ENV_PREFIX = "HELIOS_"
@@ -88,6 +90,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--log-format", default=_env("LOG_FORMAT", "text"), choices=logs.FORMATS,
                    help="text lines (default), or one JSON object per line for log collectors")
     p.add_argument("--version", action="version", version=f"helios-emulator {__version__}")
+    p.add_argument("--print-profile", metavar="NAME|PATH",
+                   help="print the profile as the emulator uses it (extends merged, every default filled in) and exit")
+    p.add_argument("--profile-schema", action="store_true",
+                   help="print the JSON Schema of profile files (for editors) and exit")
+    p.add_argument("--profile-reference", action="store_true",
+                   help="print the reference of every profile key (Markdown) and exit")
     return p
 
 
@@ -109,6 +117,17 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
+    if args.print_profile or args.profile_schema or args.profile_reference:
+        try:
+            if args.print_profile:
+                print(profile_docs.effective(args.print_profile), end="")
+            elif args.profile_schema:
+                print(json.dumps(profile_docs.json_schema(), indent=2, ensure_ascii=False))
+            else:
+                print(profile_docs.reference(), end="")
+        except profiles.ProfileError as exc:
+            raise SystemExit(f"helios-emulator: bad profile: {exc}") from None
+        return
     logs.configure(args.log_level, args.log_format)
     settings = settings_from(args)
     try:
