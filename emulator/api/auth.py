@@ -1,6 +1,6 @@
 """HTTP authentication as the device does it: Basic (RFC 7617) and Digest (RFC 2617 / 7616).
 
-Digest, as real clients need it (research/clients.md section 10.3):
+Digest, as real clients need it (the client research's Digest requirements):
 - the challenge offers qop="auth" only (aiohttp's client would pick auth-int if offered);
 - a nonce may be reused with a strictly increasing nc; a repeated nc is a replay and refused;
 - nonces expire; a correct answer to an expired nonce gets a new challenge with stale=true;

@@ -1,9 +1,9 @@
 """Every /api request goes through here: the device's checks in the device's order, then the
 handler, then the reply. This is the one place errors become the 2N envelope.
 
-Order of the checks (research/device.md 1.3): path (2), method (3), model (1), service enabled
-(4), licence (5), transport (7), authentication method (8), credentials (9, HTTP 401), privilege
-(10), then parameters (11-13) and the function itself (12, 14, 15).
+Order of the checks (what real devices do, from the device research): path (2), method (3),
+model (1), service enabled (4), licence (5), transport (7), authentication method (8), credentials
+(9, HTTP 401), privilege (10), then parameters (11-13) and the function itself (12, 14, 15).
 """
 
 from __future__ import annotations
