@@ -149,8 +149,7 @@ class Dispatcher:
             outcome.faults, outcome.reason, ended, body if type(body) is bytes and len(body) <= REPLY_LIMIT else None)
         if requests_log.isEnabledFor(logging.INFO):
             # The line says what the journal entry says (one wording), and who asked.
-            entry = self.emulator.journal.last()
-            entry.pop("reply")
+            entry = self.emulator.journal.last(reply=False)
             line = describe(entry)
             entry["device_time"] = entry.pop("time")  # "time" is the record's own
             requests_log.info("%s %s", request.remote, line, extra={"fields": {"client": request.remote, **entry}})

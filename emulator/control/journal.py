@@ -47,9 +47,9 @@ class Journal:
     def clear(self) -> None:
         self._entries.clear()
 
-    def last(self) -> dict[str, Any] | None:
-        """The newest entry."""
-        return _as_dict(self._entries[-1]) if self._entries else None
+    def last(self, reply: bool = True) -> dict[str, Any] | None:
+        """The newest entry (without its reply: cheaper, for the log line)."""
+        return _as_dict(self._entries[-1], reply) if self._entries else None
 
     @property
     def last_seq(self) -> int:
@@ -159,7 +159,7 @@ def _seq_of(entry: dict[str, Any] | tuple[Any, ...]) -> int:
     return entry["seq"] if isinstance(entry, dict) else entry[0]
 
 
-def _as_dict(entry: dict[str, Any] | tuple[Any, ...]) -> dict[str, Any]:
+def _as_dict(entry: dict[str, Any] | tuple[Any, ...], with_reply: bool = True) -> dict[str, Any]:
     if isinstance(entry, dict):
         return entry
     seq, now, method, path, params, account, secure, status, code, started, ended, faults, reason, end, reply = entry
@@ -168,7 +168,7 @@ def _as_dict(entry: dict[str, Any] | tuple[Any, ...]) -> dict[str, Any]:
             "account": account.name if account is not None else None, "transport": "https" if secure else "http",
             "status": status, "code": code, "reason": reason, "ended": end or "replied",
             "duration_ms": round((ended - started) * 1000, 3), "faults": [f.kind for f in faults],
-            "reply": None if reply is None else _readable(reply)}
+            **({"reply": None if reply is None else _readable(reply)} if with_reply else {})}
 
 
 _SECRET_XML = re.compile(rb"(<(\w*Password\w*)>)[^<]*(</\2>)", re.I)
