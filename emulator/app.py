@@ -9,6 +9,7 @@ pytest fixture all use it, so a test gets exactly what a user runs.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import secrets
 import sys
@@ -237,9 +238,18 @@ class Emulator:
                 connection.force_close()
 
     async def _index(self, request: web.Request) -> web.Response:
+        """Where things are: text for curl, links for a browser (which asks for text/html)."""
         ident = self.device.identity
-        text = (f"{ident.device_name}: emulated {ident.variant}, firmware {ident.sw_version}.\n"
-                "The HTTP API is under /api (try /api/system/info); the emulator's own control plane "
+        title = f"{ident.device_name}: emulated {ident.variant}, firmware {ident.sw_version}."
+        if "text/html" in request.headers.get("Accept", ""):
+            page = (f"<!DOCTYPE html><html><head><meta charset=utf-8><title>{html.escape(ident.device_name)}</title>"
+                    f"</head><body><p>{html.escape(title)}</p><ul>"
+                    "<li><a href=/_emulator/ui>The front panel</a>: the live device</li>"
+                    "<li><a href=/api/system/info>/api</a>: the device's HTTP API</li>"
+                    "<li><a href=/_emulator/>/_emulator/</a>: the emulator's control plane "
+                    "(<a href=/_emulator/openapi.json>OpenAPI</a>)</li></ul></body></html>")
+            return web.Response(body=page.encode(), content_type="text/html")
+        text = (f"{title}\nThe HTTP API is under /api (try /api/system/info); the emulator's own control plane "
                 "is under /_emulator/ (described at /_emulator/openapi.json).\n"
                 "The front panel, in a browser: /_emulator/ui\n")
         return web.Response(body=text.encode(), content_type="text/plain")

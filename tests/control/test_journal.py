@@ -273,3 +273,17 @@ async def test_a_short_reply_is_kept_with_passwords_hidden(api, control):
     assert b"<Password>2n</Password>" in reply.body  # the device's configuration carries the passwords...
     [entry] = await journal(control, path="/api/config", status=200)
     assert "<Password>***</Password>" in entry["reply"] and ">2n<" not in entry["reply"]  # ...the journal not
+
+
+def test_a_kept_json_reply_hides_every_password_field():
+    from emulator.control.journal import Journal
+
+    journal = Journal(lambda: 0.0)
+    reply = b'{"success":true,"result":{"accounts":[{"sipNumber":"4001","password":"s1p"},{"authPassword":"x"}]}}'
+    journal.request("GET", "/api/phone/config", {}, None, False, 200, None, 0.0, 0.001, (), reply=reply)
+    journal.request("GET", "/api/camera/snapshot", {}, None, False, 200, None, 0.0, 0.001, (),
+                    reply=b"\xff\xd8\xff\xe0 a tiny JPEG")
+    first, second = journal.entries
+    assert json.loads(first["reply"]) == {"success": True, "result": {"accounts": [
+        {"sipNumber": "4001", "password": "***"}, {"authPassword": "***"}]}}
+    assert second["reply"] == "(16 bytes, binary)"
