@@ -150,9 +150,9 @@ class Dispatcher:
         if requests_log.isEnabledFor(logging.INFO):
             # The line says what the journal entry says (one wording), and who asked.
             entry = self.emulator.journal.last(reply=False)
-            line = describe(entry)
-            entry["device_time"] = entry.pop("time")  # "time" is the record's own
-            requests_log.info("%s %s", request.remote, line, extra={"fields": {"client": request.remote, **entry}})
+            fields = {"client": request.remote, **entry, "device_time": entry["time"]}
+            del fields["time"]  # the record's own
+            requests_log.info("%s %s", request.remote, describe(entry), extra={"fields": fields})
 
     async def _handle(self, request: web.Request, route: Route | None, path: str,
                       outcome: Outcome) -> web.StreamResponse:
@@ -295,4 +295,3 @@ def trace(capture: Any, request: web.BaseRequest, response: web.StreamResponse) 
     reply += "".join(f"{k}: {v}\r\n" for k, v in response.headers.items())
     reply += f"Content-Length: {len(body)}\r\n\r\n" if body else "\r\n"
     capture.record(local[:2], peer[:2], reply.encode("utf-8", "replace") + body, outgoing=True)
-
