@@ -374,7 +374,7 @@ def plot(res: dict, path: Path) -> str | None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return "matplotlib is not installed (pip install matplotlib): no plot"
+        return "matplotlib is not installed (pip install -e '.[bench]')"
     fig, axes = plt.subplots(2, 3, figsize=(18, 10))
     fig.suptitle(f"helios-emulator benchmarks ({res['plan']} run, {res['started']}, {res['machine']['cpu']}, "
                  f"{res['machine']['cores']} cores)")
@@ -520,12 +520,13 @@ def main(argv: list[str] | None = None) -> None:
     problem = plot(res, args.out / "plot.png")
     text = render(res)
     if problem:
-        text += f"\n({problem})\n"
+        text += f"\n(no plot: {problem})\n"
     (args.out / "results.md").write_text(text + "\n")
     (args.out / "results.json").write_text(json.dumps(slim(res), indent=1, default=str))
     print(text)
-    log(f"wrote {args.out / 'results.md'}, {args.out / 'results.json'} and {args.out / 'plot.png'} "
-        f"({res['seconds']:.0f} s)")
+    written = [args.out / "results.md", args.out / "results.json"] + ([] if problem else [args.out / "plot.png"])
+    log(f"wrote {', '.join(map(str, written[:-1]))} and {written[-1]} ({res['seconds']:.0f} s)"
+        + (f"; no plot: {problem}" if problem else ""))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ pytest fixture all use it, so a test gets exactly what a user runs.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import sys
 import weakref
@@ -24,6 +25,7 @@ from emulator.api.routes import ROUTES
 from emulator.control import app as control_app
 from emulator.control.faults import Faults
 from emulator.control.journal import Journal
+from emulator.control.live import Live
 from emulator.control.scenario import Scenarios
 from emulator.control.scenario import parse as parse_scenario
 from emulator.control.state import StateStore
@@ -35,6 +37,7 @@ from emulator.media.camera import Camera
 from emulator.settings import Settings
 
 log = logging.getLogger("emulator")
+control_log = logging.getLogger("emulator.control")
 server_log = logging.getLogger("aiohttp.server")
 EMULATOR = web.AppKey("emulator", "Emulator")
 # The largest body any function takes (a firmware image); routes set their own, smaller limits.
@@ -61,6 +64,7 @@ class Emulator:
         device.power_listeners.append(self._power_changed)
         self.faults = Faults(self)
         self.scenarios = Scenarios(self)
+        self.live = Live(self)  # GET /_emulator/live
         # A --scenario file is read and checked now, so a bad one stops the start before any listener.
         self._scenario = None if settings.scenario is None else settings.scenario.read_text(encoding="utf-8")
         if self._scenario is not None:
@@ -118,9 +122,8 @@ class Emulator:
         if self._scenario is not None:
             self.scenarios.start(self._scenario)
         self._log_control_access()
-        log.info("emulating a %s (firmware %s, profile %s) on %s (event loop: %s)", self.device.identity.variant,
-                 self.device.identity.sw_version, self.profile.name, ", ".join(self.urls.values()),
-                 type(asyncio.get_running_loop()).__module__.split(".")[0])
+        for line in self.startup_lines():
+            log.info("%s", line)
 
     def _log_control_access(self) -> None:
         s = self.settings
@@ -144,6 +147,7 @@ class Emulator:
 
     async def stop(self) -> None:
         """Stop accepting, end long-polls and streams, save the configuration, close connections."""
+        self.live.close()
         self.device.power_off()
         if self.store is not None:
             self.store.flush()
@@ -166,10 +170,19 @@ class Emulator:
 
     def reset(self) -> None:
         """Back to the profile's defaults, freshly booted; no faults, an empty journal."""
+        control_log.info("reset to the profile's defaults")
         self.faults.clear()
         self.scenarios.clear()
         self.device.reset()
         self.journal.clear()  # after the reset: not even its restart and boot are left
+
+    def advance(self, seconds: float) -> None:
+        """Move the virtual clock forward (RuntimeError on the real clock)."""
+        if not self.clock.virtual:
+            raise RuntimeError("the emulator runs on the real clock; start it with --clock virtual "
+                               "(clock='virtual') to move time by hand")
+        control_log.info("clock advanced by %g s", seconds)
+        self.clock.advance(seconds)  # type: ignore[attr-defined]
 
     # -- what the outside sees -------------------------------------------------------------
 
@@ -196,6 +209,27 @@ class Emulator:
     def url(self) -> str:
         return self.urls["http"]
 
+    def startup_lines(self) -> list[str]:
+        """What the start-up log says: the device, its authentication and accounts (names only),
+        the clock, and where the API, the control plane and the front panel are."""
+        device = self.device
+        ident = device.identity
+        services: dict[str, list[str]] = {}
+        for name in profiles.SERVICES:
+            service = device.security.service(name)
+            services.setdefault(service.auth if service.enabled else "disabled", []).append(name)
+        auth = next(iter(services)) + " on every service" if len(services) == 1 else \
+            "; ".join(f"{mode} on {', '.join(names)}" for mode, names in services.items())
+        accounts = device.security.accounts_override or device.security.accounts
+        loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+        return [
+            f"emulating a {ident.variant}, firmware {ident.sw_version} (profile {self.profile.name}), "
+            f"on {', '.join(self.urls.values())}; auth: {auth}; accounts: "
+            f"{', '.join(a.name for a in accounts) or 'none'}; clock: {self.settings.clock}; event loop: {loop}",
+            f"front panel: {self.url}/_emulator/ui ; control plane: {self.url}/_emulator/ "
+            f"(described at {self.url}/_emulator/openapi.json)",
+        ]
+
     def health(self) -> dict[str, Any]:
         return {"status": "ok" if self.serving else "starting", "device": "online" if self.device.online else "offline",
                 "profile": self.profile.name, "model": self.device.identity.variant,
@@ -210,7 +244,10 @@ class Emulator:
     def _power_changed(self, online: bool) -> None:
         self.journal.on_power(online)
         if online:
+            if self.device.boots > 1:
+                log.info("the device is up again (boot %d)", self.device.boots)
             return
+        log.info("the device is going down")
         # The device went down: its connections drop (not the control plane's), and every nonce it
         # issued is forgotten.
         self.auth.forget_nonces()
@@ -220,10 +257,20 @@ class Emulator:
                 connection.force_close()
 
     async def _index(self, request: web.Request) -> web.Response:
+        """Where things are: text for curl, links for a browser (which asks for text/html)."""
         ident = self.device.identity
-        text = (f"{ident.device_name}: emulated {ident.variant}, firmware {ident.sw_version}.\n"
-                "The HTTP API is under /api (try /api/system/info); the emulator's own control plane "
-                "is under /_emulator.\n")
+        title = f"{ident.device_name}: emulated {ident.variant}, firmware {ident.sw_version}."
+        if "text/html" in request.headers.get("Accept", ""):
+            page = (f"<!DOCTYPE html><html><head><meta charset=utf-8><title>{html.escape(ident.device_name)}</title>"
+                    f"</head><body><p>{html.escape(title)}</p><ul>"
+                    "<li><a href=/_emulator/ui>The front panel</a>: the live device</li>"
+                    "<li><a href=/api/system/info>/api</a>: the device's HTTP API</li>"
+                    "<li><a href=/_emulator/>/_emulator/</a>: the emulator's control plane "
+                    "(<a href=/_emulator/openapi.json>OpenAPI</a>)</li></ul></body></html>")
+            return web.Response(body=page.encode(), content_type="text/html")
+        text = (f"{title}\nThe HTTP API is under /api (try /api/system/info); the emulator's own control plane "
+                "is under /_emulator/ (described at /_emulator/openapi.json).\n"
+                "The front panel, in a browser: /_emulator/ui\n")
         return web.Response(body=text.encode(), content_type="text/plain")
 
 

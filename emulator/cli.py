@@ -6,20 +6,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import logging
+import json
 import os
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 from collections.abc import Mapping, Sequence
 
-from emulator import __version__, connections
+from emulator import __version__, connections, logs
 from emulator.app import Emulator
 from emulator.control import journal
 from emulator.control.faults import FaultError
 from emulator.control.state import StateError
 from emulator.device import profile as profiles
+from emulator.device import profile_docs
 from emulator.settings import Settings, parse_user
 
 ENV_PREFIX = "HELIOS_"
@@ -109,9 +109,24 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto",
                    help="event loop: uvloop is faster (pip install 'helios-emulator[speed]'); auto uses it "
                         "when installed (default auto)")
-    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.add_argument("--log-level", default="info",
+                   choices=("debug", "info", "warning", "error"),
+                   help="info (default) logs one line per /api request and every control-plane action; "
+                        "warning keeps only what went wrong")
+    p.add_argument("--log-format", default="text", choices=logs.FORMATS,
+                   help="text lines (default), or one JSON object per line for log collectors")
     p.add_argument("--version", action="version", version=f"helios-emulator {__version__}")
+    p.add_argument("--print-profile", metavar="NAME|PATH",
+                   help="print the profile as the emulator uses it (extends merged, every default filled in) and exit")
+    p.add_argument("--profile-schema", action="store_true",
+                   help="print the JSON Schema of profile files (for editors) and exit")
+    p.add_argument("--profile-reference", action="store_true",
+                   help="print the reference of every profile key (Markdown) and exit")
     return p
+
+
+# What does something once and exits, not a setting of the emulator: no HELIOS_* variable.
+NOT_FROM_ENV = frozenset({"help", "version", "print_profile", "profile_schema", "profile_reference"})
 
 
 def parse_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ) -> argparse.Namespace:
@@ -120,7 +135,7 @@ def parse_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] = o
     p = parser()
     appended: dict[str, list[Any]] = {}
     for action in p._actions:
-        if not action.option_strings or action.dest in ("help", "version"):
+        if not action.option_strings or action.dest in NOT_FROM_ENV:
             continue
         name = env_name(action)
         text = environ.get(name)
@@ -186,8 +201,18 @@ def _read_token(path: Path) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    if args.print_profile or args.profile_schema or args.profile_reference:
+        try:
+            if args.print_profile:
+                print(profile_docs.effective(args.print_profile), end="")
+            elif args.profile_schema:
+                print(json.dumps(profile_docs.json_schema(), indent=2, ensure_ascii=False))
+            else:
+                print(profile_docs.reference(), end="")
+        except profiles.ProfileError as exc:
+            raise SystemExit(f"helios-emulator: bad profile: {exc}") from None
+        return
+    logs.configure(args.log_level, args.log_format)
     settings = settings_from(args)
     connections.raise_file_limit()  # room for --max-connections (the soft limit is often 1,024)
     try:

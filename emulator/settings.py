@@ -11,9 +11,13 @@ from emulator.device.security import Account, parse_privileges
 
 @dataclass
 class Settings:
+    """Every field has a default; the ports' are 0 (any free port: an emulator made in Python, by
+    `running()` or the pytest fixture, never collides with another), the command line's are 8080
+    and 8443."""
+
     host: str = "127.0.0.1"
-    port: int = 8080  # 0 = any free port
-    https_port: int | None = 8443  # None = no HTTPS listener; 0 = any free port
+    port: int = 0  # 0 = any free port (the command line's default is 8080)
+    https_port: int | None = 0  # None = no HTTPS listener; 0 = any free port (the command line's: 8443)
     profile: str = DEFAULT_PROFILE  # a shipped profile name or a path to a TOML file
     auth: str | None = None  # none | basic | digest: every service at once
     users: list[Account] | None = None  # replaces the profile's accounts

@@ -63,7 +63,7 @@ class Process:
             if not line:
                 raise AssertionError("the emulator stopped:\n" + "".join(self.log))
             self.log.append(line)
-            match = re.search(r" on (http://\S+?)[,\s(]", line)
+            match = re.search(r" on (http://[^\s,;(]+)", line)
             if "emulating a" in line and match:
                 self.url = match.group(1)
                 self.port = int(self.url.rsplit(":", 1)[1])

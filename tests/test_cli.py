@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from emulator.app import Emulator
-from emulator.cli import env_name, parse_args, parser, settings_from
+from emulator.cli import NOT_FROM_ENV, env_name, parse_args, parser, settings_from
 from emulator.control.state import StateError
 from emulator.settings import Settings
 from tests.support import Process, fails_to_start, form
@@ -155,5 +155,5 @@ def test_a_state_dir_problem_in_process_is_a_state_error(tmp_path):
 def test_the_readme_names_every_option_and_its_variable():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     for action in parser()._actions:
-        if action.option_strings and action.dest not in ("help", "version"):
+        if action.option_strings and action.dest not in NOT_FROM_ENV:
             assert action.option_strings[0] in readme and env_name(action) in readme, action.option_strings[0]

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image, UnidentifiedImageError
-
 from emulator.api.call import Call
 from emulator.errors import invalid
+from emulator.media.frames import fits_display
 
 IMAGE = "blob-image"
 
@@ -26,12 +23,7 @@ def image(call: Call) -> None:
         call.device.changed()
         return
     blob = call.params.blob(IMAGE)
-    try:
-        with Image.open(io.BytesIO(blob)) as picture:
-            ok = picture.format == "GIF" and picture.size == (display.width, display.height)
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        ok = False
-    if not ok:
+    if not fits_display(blob, display.width, display.height):
         raise invalid(IMAGE)
     display.image = blob
     call.device.changed()

@@ -1,7 +1,10 @@
 """The journal: a bounded ring of what happened, in two kinds of entries.
 
 - "request": every /api request (time, method, path, parameters, account, transport, HTTP
-  status, 2N error code, duration);
+  status, 2N error code, duration, faults applied; `reason`: why it was refused or failed, in
+  words; `ended`: "replied", "dropped" when the emulator closed the connection instead (a device
+  that is down, a fault), "abandoned" when the client went away first (a pull it gave up on, an
+  MJPEG stream it closed); `reply`: the reply's body when it is short, passwords hidden);
 - "action": what the device did, in device terms, read off its events and outbox: a switch went
   on (and, when it goes off, for how long it was on), a call was dialled or answered or ended, an
   e-mail was sent, the device restarted.
@@ -19,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import bisect
 import itertools
+import json
+import re
 from collections import deque
 from typing import Any
 from collections.abc import Callable, Mapping, Sequence
@@ -51,6 +56,7 @@ class Journal:
         self.bytes = 0  # their sum
         self._seq = itertools.count(1)
         self._switch_on_at: dict[int, float] = {}
+        self.on_entry: Callable[[], None] | None = None  # told of every new entry (the live view)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -71,6 +77,26 @@ class Journal:
         while len(self._entries) > self.size or self.bytes > self.max_bytes:
             self._entries.popleft()
             self.bytes -= self._costs.popleft()
+        if self.on_entry is not None:
+            self.on_entry()
+
+    def last(self, reply: bool = True) -> dict[str, Any] | None:
+        """The newest entry (without its reply: cheaper, for the log line)."""
+        return _as_dict(self._entries[-1], reply) if self._entries else None
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the newest entry (0 when there is none)."""
+        return _seq(self._entries[-1]) if self._entries else 0
+
+    def after(self, seq: int, limit: int) -> list[dict[str, Any]]:
+        """The entries newer than `seq`, oldest first; only the newest `limit` of them when there are more."""
+        newer = []
+        for raw in reversed(self._entries):
+            if _seq(raw) <= seq:
+                break
+            newer.append(raw)
+        return [_as_dict(e) for e in reversed(newer[:limit])]
 
     def add(self, kind: str, **fields: Any) -> dict[str, Any]:
         for key, value in fields.items():
@@ -81,10 +107,12 @@ class Journal:
         return entry
 
     def request(self, method: str, path: str, params: Mapping[str, str], account: Any, secure: bool,
-                status: int | None, code: int | None, started: float, ended: float, faults: Sequence[Any]) -> None:
+                status: int | None, code: int | None, started: float, ended: float, faults: Sequence[Any],
+                reason: str | None = None, end: str | None = None, reply: bytes | None = None) -> None:
         """One /api request: `account` is an Account or None, `started`/`ended` perf_counter() times,
-        `faults` the fault objects applied; status None when the connection was dropped."""
-        cost = ENTRY_COST + len(path)
+        `faults` the fault objects applied; status None when no reply was sent; `end` None when it was
+        answered, else "dropped" or "abandoned"; `reply` the body of a short reply."""
+        cost = ENTRY_COST + len(path) + len(reason or "") + len(reply or b"")
         truncated = None
         if params:
             chars = sum(map(len, params)) + sum(map(len, params.values()))
@@ -93,7 +121,7 @@ class Journal:
                 chars = sum(map(len, params)) + sum(map(len, params.values()))
             cost += chars + PARAM_COST * len(params)
         self._keep((next(self._seq), self._now(), method, path, params, account, secure, status, code,
-                    started, ended, faults, truncated), cost)
+                    started, ended, faults, reason, end, reply, truncated), cost)
 
     def find(self, kind: str | None = None, **filters: Any) -> list[dict[str, Any]]:
         """Entries of a kind whose fields equal every filter; a filter on `path` matches a prefix
@@ -169,15 +197,39 @@ class Journal:
             self.add("action", action="restart")
 
 
-def _as_dict(entry: dict[str, Any] | tuple[Any, ...]) -> dict[str, Any]:
+def describe(entry: dict[str, Any]) -> str:
+    """An entry in one line, as the log says it: `GET /api/switch/ctrl 401 code=9 account=- 0.3ms
+    reason="no credentials"` (code, faults, ended and reason when there are), or `action switch
+    switch=1 state=on`."""
+    if entry["kind"] != "request":
+        return " ".join([entry["kind"], str(entry.get("action", ""))] +
+                        [f"{k}={v}" for k, v in entry.items() if k not in ("seq", "kind", "time", "action")])
+    line = f"{entry['method']} {entry['path']} {'-' if entry['status'] is None else entry['status']}"
+    if entry["code"] is not None:
+        line += f" code={entry['code']}"
+    line += f" account={entry['account'] or '-'}"
+    if entry["faults"]:
+        line += f" faults={','.join(entry['faults'])}"
+    line += f" {entry['duration_ms']:.1f}ms"
+    if entry["ended"] != "replied":
+        line += f" ended={entry['ended']}"
+    if entry["reason"]:
+        line += f' reason="{entry["reason"]}"'
+    return line
+
+
+def _as_dict(entry: dict[str, Any] | tuple[Any, ...], with_reply: bool = True) -> dict[str, Any]:
     if isinstance(entry, dict):
         return entry
-    seq, now, method, path, params, account, secure, status, code, started, ended, faults, truncated = entry
+    seq, now, method, path, params, account, secure, status, code, started, ended, faults, reason, end, reply, \
+        truncated = entry
     out = {"seq": seq, "kind": "request", "time": round(now, 3), "method": method, "path": path,
            "params": {k: "***" if "password" in k.lower() else v for k, v in params.items()},
            "account": account.name if account is not None else None, "transport": "https" if secure else "http",
-           "status": status, "code": code, "duration_ms": round((ended - started) * 1000, 3),
-           "faults": [f.kind for f in faults]}
+           "status": status, "code": code, "reason": reason, "ended": end or "replied",
+           "duration_ms": round((ended - started) * 1000, 3), "faults": [f.kind for f in faults]}
+    if with_reply:
+        out["reply"] = None if reply is None else _readable(reply)
     if truncated is not None:
         out["truncated"] = truncated
     return out
@@ -217,6 +269,32 @@ def _cut(params: Mapping[str, str]) -> tuple[dict[str, str], dict[str, Any] | No
     if count > MAX_PARAMS:
         truncated["params"] = count
     return kept, truncated or None
+
+
+_SECRET_XML = re.compile(rb"(<(\w*Password\w*)>)[^<]*(</\2>)", re.I)
+
+
+def _readable(body: bytes) -> str:
+    """A kept reply as text, with passwords hidden (a JSON reply's password fields, XML's
+    <...Password> elements); a binary one as its size."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"({len(body)} bytes, binary)"
+    if text.startswith("{"):
+        try:
+            return json.dumps(_hide(json.loads(text)), ensure_ascii=False, separators=(",", ":"))
+        except ValueError:
+            return text
+    return _SECRET_XML.sub(rb"\1***\3", body).decode("utf-8")
+
+
+def _hide(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "***" if "password" in k.lower() and isinstance(v, str) else _hide(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hide(v) for v in value]
+    return value
 
 
 def _matches(actual: Any, wanted: Any) -> bool:

@@ -20,6 +20,7 @@ steps happen exactly when a test advances time past them.
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import tomllib
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from emulator.errors import ApiError
 if TYPE_CHECKING:
     from emulator.app import Emulator
 
+log = logging.getLogger("emulator.control")
 MAX_STEPS = 1000
 MAX_SCENARIOS = 32
 
@@ -124,6 +126,8 @@ class Scenarios:
         self.loaded.clear()
 
     def _run(self, scenario: Scenario, step: dict[str, Any]) -> None:
+        log.info("scenario %d %r: step %d of %d, at %g s", scenario.id, scenario.name, scenario.done + 1,
+                 len(scenario.steps), step["at"])
         try:
             if "action" in step:
                 actions.run(self.emulator, step["action"], step["params"])
@@ -131,4 +135,5 @@ class Scenarios:
                 self.emulator.faults.add(step["fault"])
         except (ValueError, ApiError) as exc:
             scenario.errors.append(f"at {step['at']:g} s: {exc}")
+            log.warning("scenario %d %r: at %g s: %s", scenario.id, scenario.name, step["at"], exc)
         scenario.done += 1

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.device import config as device_config
-from emulator.device.profile import version_tuple
+from emulator.device.profile import SERVICES, SW_VERSION
 from emulator.device.security import Account
-from emulator.errors import ApiError
+from emulator.errors import ApiError, did_you_mean
+from emulator.media.frames import fits_display
 
 if TYPE_CHECKING:
     from emulator.app import Emulator
@@ -79,20 +80,74 @@ def snapshot(emulator: Emulator) -> dict[str, Any]:
     }
 
 
+def summary(emulator: Emulator) -> dict[str, Any]:
+    """The device in words, for people and the front panel: what it is, where it listens, which
+    services need what, its hardware and what it is doing now. Account names and privileges, never
+    a password (nor the configuration file, which holds them)."""
+    device = emulator.device
+    ident = device.identity
+    profile = device.profile
+    camera = profile.camera
+    accounts = device.security.accounts_override or device.security.accounts
+    return {
+        "model": ident.variant, "firmware": ident.sw_version, "name": ident.device_name, "profile": profile.name,
+        "description": profile.description, "serialNumber": ident.serial_number, "hwVersion": ident.hw_version,
+        "macAddr": ident.mac_address, "online": device.online, "uptime": device.uptime, "time": device.now(),
+        "clock": emulator.clock_status(), "listeners": emulator.urls, "controlToken": bool(emulator.settings.control_token),
+        "services": [{"service": name, **dataclasses.asdict(device.security.service(name))} for name in SERVICES],
+        "accounts": [{"name": a.name, "privileges": sorted(a.privileges)} for a in accounts],
+        "licences": sorted(device.licences),
+        "hardware": {
+            "buttons": profile.hardware.buttons, "keypad": profile.hardware.keypad,
+            "cardReader": profile.hardware.card_reader, "tamper": profile.hardware.tamper,
+            "microphone": profile.hardware.microphone, "door": profile.door.input,
+            "camera": None if camera is None else {"sources": list(camera.sources),
+                                                   "resolutions": [str(r) for r in camera.resolutions]},
+            "display": None if device.display is None else {"width": device.display.width,
+                                                            "height": device.display.height,
+                                                            "image": device.display.image is not None}},
+        "switches": [{"switch": s.number, "enabled": s.config.enabled, "mode": s.config.mode,
+                      "duration": s.config.duration, "output": s.config.output, "active": s.active,
+                      "locked": s.locked, "held": s.held} for s in device.switches],
+        "ports": [{"port": p.name, "type": p.type, "state": p.state} for p in device.ports],
+        "registrations": [{"account": a.account, "number": a.number, "domain": a.domain, "registered": a.registered}
+                          for a in device.phone.accounts],
+        "calls": [{"session": c.session, "direction": c.direction, "peer": c.peer, "state": c.state}
+                  for c in device.phone.sessions.values()],
+        "motion": device.motion, "noise": device.noise, "channels": len(device.channels),
+    }
+
+
 # ----------------------------------------------------------------------------- write
+
+
+# What PUT /_emulator/state takes: per key, the keys of its items (or of itself); the snapshot's
+# other keys describe the device (they are accepted, so a snapshot goes back as it came, and ignored).
+WRITABLE = {"config": {"format", "swVersion", "configXml", "displayImage"},
+            "switches": {"switch", "active", "locked", "held"},
+            "ports": {"port", "type", "state"},
+            "registrations": {"account", "registered"}}
+READ_ONLY = {"profile", "online", "uptime", "time", "bootUuid", "identity", "licences", "calls", "channels",
+             "events", "outbox", "motion", "noise"}
 
 
 def apply_config(device: Device, data: dict[str, Any], hidden_passwords: bool = False) -> None:
     """Put a "config" part back. Everything is checked before anything changes. With
     `hidden_passwords` (a snapshot's), a password "***" keeps the account's current one."""
     try:
+        _known_keys("config", data, WRITABLE["config"])
         version = data.get("swVersion", device.identity.sw_version)
-        version_tuple(version)
+        if not isinstance(version, str) or not SW_VERSION.match(version):
+            raise ValueError(f"swVersion: {version!r} is not a firmware version like 2.50.0.76.2")
         changes = device_config.parse(device, data["configXml"].encode()) if "configXml" in data else None
         if hidden_passwords and changes is not None and changes.accounts is not None:
             changes.accounts = [_with_password(device, account) for account in changes.accounts]
         image = data.get("displayImage")
         image = None if image is None else base64.b64decode(image, validate=True)
+        if image is not None and (device.display is None or
+                                  not fits_display(image, device.display.width, device.display.height)):
+            raise ValueError("displayImage: not a GIF of the display's size" if device.display is not None
+                             else "displayImage: this model has no display")
     except (AttributeError, KeyError, TypeError, ValueError, OverflowError, ApiError) as exc:
         raise StateError(f"config: {exc}") from None
     if version != device.identity.sw_version:
@@ -121,6 +176,8 @@ def restore(emulator: Emulator, data: dict[str, Any]) -> None:
     device = emulator.device
     if not isinstance(data, dict):
         raise StateError("expected a state object")
+    _known_keys("state", data, WRITABLE.keys() | READ_ONLY)
+    _check_items(device, data)  # all of it, before anything changes
     if "config" in data:
         apply_config(device, data["config"], hidden_passwords=True)
     try:
@@ -144,6 +201,42 @@ def restore(emulator: Emulator, data: dict[str, Any]) -> None:
                 device.phone.set_registration(account.account, "registered" if r["registered"] else "unregistered")
     except (KeyError, TypeError, ValueError, OverflowError, ApiError) as exc:  # OverflowError: int(Infinity)
         raise StateError(f"state: {exc}") from None
+    log.info("state put back: %s", ", ".join(sorted(data)) or "nothing")
+
+
+def _known_keys(where: str, data: Any, known: Any) -> None:
+    if not isinstance(data, dict):
+        raise StateError(f"{where}: expected an object")
+    for key in sorted(data):
+        if key not in known:
+            raise StateError(f"{where}: {key}: unknown key" + (did_you_mean(key, known) or
+                                                                 f"; known: {', '.join(sorted(known))}"))
+
+
+def _check_items(device: Device, data: dict[str, Any]) -> None:
+    """The switches, ports and registrations of a state: known keys, the right types, things the
+    device has (what the profile loader would accept)."""
+    types = {"switch": int, "account": int, "port": str, "type": str, "active": bool, "locked": bool, "held": bool,
+             "state": bool, "registered": bool}
+    exists = {"switch": lambda n: 1 <= n <= len(device.switches), "port": lambda n: n in device.ports,
+              "account": lambda n: 1 <= n <= len(device.phone.accounts)}
+    for part in ("switches", "ports", "registrations"):
+        items = data.get(part, [])
+        if not isinstance(items, list):
+            raise StateError(f"{part}: expected a list")
+        for i, item in enumerate(items):
+            where = f"{part}[{i}]"
+            _known_keys(where, item, WRITABLE[part])
+            for key, value in item.items():
+                kind = types[key]
+                if not isinstance(value, kind) or kind is int and isinstance(value, bool):
+                    raise StateError(f"{where}.{key}: expected {'a number' if kind is int else kind.__name__}, "
+                                     f"got {value!r}")
+                if key in exists and not exists[key](value):
+                    raise StateError(f"{where}.{key}: the device has no {key} {value!r}")
+            key = {"switches": "switch", "ports": "port", "registrations": "account"}[part]
+            if key not in item:
+                raise StateError(f"{where}: {key}: missing")
 
 
 # ----------------------------------------------------------------------------- disk

@@ -8,6 +8,7 @@ socket, on a virtual clock.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import random
 import uuid
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from emulator.device.security import Account, Security
 from emulator.device.switches import SwitchConfig, Switches
 from emulator.errors import failed, invalid
 
+log = logging.getLogger("emulator.device")
 KEYPAD_KEYS = frozenset("0123456789*#")
 CARD_DIRECTIONS = ("in", "out", "any")
 
@@ -354,6 +356,8 @@ class Device:
         self.events.emit(name, state="in" if active else "out")
 
     def _login_blocked(self, address: str) -> None:
+        log.warning("%s is blocked for %g s after %d failed logins", address, self.security.block_seconds,
+                    self.security.attempts)
         self.events.emit("LoginBlocked", address=address)
 
     # -- functions of the API --------------------------------------------------------------

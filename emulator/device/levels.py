@@ -3,7 +3,7 @@
 Profiles carry a swVersion; its first two numbers are the profile's `api_level`. The exact
 release is known for some changes (release notes of the latest manual); for the rest, which
 arrived somewhere between 2.16 and 2.33, we use CURRENT: every current-firmware field that real
-integrations read (research/clients.md section 10) is there from it on.
+integrations read (the client research's requirement list) is there from it on.
 """
 
 V2_15 = (2, 15)

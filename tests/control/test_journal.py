@@ -6,6 +6,9 @@ bounded by journal_size however long the emulator runs.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 from typing import Any
 
 import aiohttp
@@ -123,8 +126,9 @@ async def test_the_control_plane_is_not_journalled(control):
 async def test_faulted_requests_name_their_faults(api, control):
     assert (await control("POST", "/faults", json={"kind": "status", "status": 503, "times": 1}))[0] == 201
     await api.get("/api/system/status")
-    [entry] = await journal(control, kind="request")
-    assert entry["status"] == 503 and entry["faults"] == ["status"]
+    # The Digest challenge (401) is neither faulted nor counted: the real request gets the fault.
+    assert [(e["status"], e["faults"]) for e in await journal(control, kind="request")] == \
+        [(401, []), (503, ["status"])]
 
 
 # -- action entries --------------------------------------------------------------------------------
@@ -299,3 +303,75 @@ async def test_a_bad_page_is_a_400(make_emulator, control_of, query):
     emu = await make_emulator(https_port=None, auth="none")
     async with aiohttp.ClientSession() as session, session.get(f"{emu.url}/_emulator/journal?{query}") as r:
         assert r.status == 400 and query.partition("=")[0] in (await r.json())["error"]
+
+
+# -- requests the client abandons ------------------------------------------------------------------
+
+
+async def until(condition, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out")
+
+
+async def test_a_pull_the_client_gives_up_on_is_journalled_as_abandoned(emu, api, control, caplog):
+    caplog.set_level(logging.INFO, logger="emulator.requests")
+    channel = (await api.get("/api/log/subscribe", filter="KeyPressed")).result["id"]
+    pull = asyncio.create_task(api.get("/api/log/pull", id=channel, timeout=60))
+    await until(lambda: any(c.waiting for c in emu.device.channels))
+    assert await journal(control, path="/api/log/pull") == []  # still waiting: not journalled yet
+    pull.cancel()  # the client closes its connection
+    await until(lambda: emu.journal.find("request", path="/api/log/pull"))
+    [entry] = await journal(control, path="/api/log/pull")
+    assert (entry["ended"], entry["status"], entry["account"]) == ("abandoned", None, "admin")
+    assert entry["params"] == {"id": str(channel), "timeout": "60"}
+    line = [r.getMessage() for r in caplog.records if r.name == "emulator.requests"][-1]
+    assert " GET /api/log/pull - account=admin " in line and line.endswith(" ended=abandoned")
+
+
+async def test_an_mjpeg_stream_the_client_closes_is_journalled_as_abandoned(emu, api, control):
+    async with api.session.get(emu.url + "/api/camera/snapshot",
+                               params={"width": 640, "height": 480, "fps": 15}) as resp:
+        assert resp.status == 200
+        await resp.content.readexactly(1000)  # the first frame is on its way
+        assert await journal(control, path="/api/camera/snapshot", status=200) == []  # still streaming
+        resp.close()
+    await until(lambda: emu.journal.find("request", path="/api/camera/snapshot", ended="abandoned"))
+    [entry] = await journal(control, path="/api/camera/snapshot", ended="abandoned")
+    assert (entry["status"], entry["account"], entry["params"]["fps"]) == (None, "admin", "15")
+
+
+async def test_answered_and_dropped_requests_say_how_they_ended(api, control, emu):
+    await api.get("/api/system/status")
+    assert (await journal(control, status=200))[-1]["ended"] == "replied"
+    assert (await control("POST", "/faults", json={"kind": "reset", "path": "/api/io/status"}))[0] == 201
+    with pytest.raises(aiohttp.ClientError):
+        await api.get("/api/io/status")
+    entries = await journal(control, path="/api/io/status", ended="dropped")
+    assert entries and all(e["status"] is None and e["faults"] == ["reset"] for e in entries)
+
+
+async def test_a_short_reply_is_kept_with_passwords_hidden(api, control):
+    await api.get("/api/switch/status", switch=1)
+    [entry] = await journal(control, path="/api/switch/status", status=200)
+    assert json.loads(entry["reply"])["result"]["switches"][0]["switch"] == 1
+    reply = await api.get("/api/config")
+    assert b"<Password>2n</Password>" in reply.body  # the device's configuration carries the passwords...
+    [entry] = await journal(control, path="/api/config", status=200)
+    assert "<Password>***</Password>" in entry["reply"] and ">2n<" not in entry["reply"]  # ...the journal not
+
+
+def test_a_kept_json_reply_hides_every_password_field():
+    from emulator.control.journal import Journal
+
+    journal = Journal(lambda: 0.0)
+    reply = b'{"success":true,"result":{"accounts":[{"sipNumber":"4001","password":"s1p"},{"authPassword":"x"}]}}'
+    journal.request("GET", "/api/phone/config", {}, None, False, 200, None, 0.0, 0.001, (), reply=reply)
+    journal.request("GET", "/api/camera/snapshot", {}, None, False, 200, None, 0.0, 0.001, (),
+                    reply=b"\xff\xd8\xff\xe0 a tiny JPEG")
+    first, second = journal.entries
+    assert json.loads(first["reply"]) == {"success": True, "result": {"accounts": [
+        {"sipNumber": "4001", "password": "***"}, {"authPassword": "***"}]}}
+    assert second["reply"] == "(16 bytes, binary)"

@@ -199,6 +199,14 @@ async def test_put_only_part_of_a_state(dev):
     {"config": {"displayImage": "***"}},
     {"switches": [{"switch": 99, "active": True}]},
     {"ports": [{"port": "nope", "state": True}]},
+    {"switchs": [{"switch": 1, "active": True}]},
+    {"config": {"swVersion": "2.50"}},
+    {"config": {"displayImage": base64.b64encode(gif(100, 100)).decode()}},
+    {"config": {"deviceName": "Gate"}},
+    {"switches": [{"switch": 1, "active": "yes"}]},
+    {"switches": [{"switch": 1, "actve": True}]},
+    {"switches": [{"active": True}]},
+    {"registrations": [{"account": 9, "registered": False}]},
 ])
 async def test_a_bad_state_is_400_and_changes_nothing_of_the_config(dev, bad):
     before = await dev.state()
@@ -206,6 +214,26 @@ async def test_a_bad_state_is_400_and_changes_nothing_of_the_config(dev, bad):
     assert status == 400 and "error" in body
     after = await dev.state()
     assert after["config"] == before["config"]
+
+
+@pytest.mark.parametrize(("bad", "message"), [
+    ({"switchs": []}, "state: switchs: unknown key; did you mean 'switches'?"),
+    ({"switches": [{"switch": 1, "actve": True}]}, "switches[0]: actve: unknown key; did you mean 'active'?"),
+    ({"switches": [{"switch": 1, "active": 1}]}, "switches[0].active: expected bool, got 1"),
+    ({"config": {"swVersion": "2.50"}}, "config: swVersion: '2.50' is not a firmware version like 2.50.0.76.2"),
+    ({"config": {"displayImage": base64.b64encode(gif(100, 100)).decode()}},
+     "config: displayImage: not a GIF of the display's size"),
+])
+async def test_a_bad_state_says_what_is_wrong(dev, bad, message):
+    status, body = await dev.control("PUT", "/state", json=bad)
+    assert (status, body["error"]) == (400, message)
+
+
+async def test_a_bad_state_changes_nothing_at_all(dev):
+    status, _ = await dev.control("PUT", "/state", json={"switches": [{"switch": 1, "active": True},
+                                                                      {"switch": 99, "active": True}]})
+    assert status == 400
+    assert await dev.switch_active(1) is False  # the good item before the bad one was not applied either
 
 
 # -- POST /_emulator/reset -------------------------------------------------------------------------------

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from emulator.control.faults.base import FaultError, RequestFault
+from emulator.control.faults.base import FaultError, Param, RequestFault
 
 
 class ContentType(RequestFault):
     kind = "content_type"
-    params = {"value": (str, "text/plain")}
+    params = {"value": Param(str, "text/plain", "the Content-Type the reply is sent with")}
 
     def check(self) -> None:
         # A header value: no CR/LF (a second header, or a reply aiohttp refuses to send) and no
