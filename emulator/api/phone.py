@@ -101,7 +101,7 @@ def dial(call: Call) -> dict:
     number = number.strip()
     if not number or len(number) > MAX_NUMBER or any(ord(c) < 32 for c in number):
         raise invalid("number")
-    session = call.device.phone.dial(number)
+    session = call.device.phone.dial(number, originator="api")
     return {"session": session.session}
 
 

@@ -88,6 +88,7 @@ class Device:
         self._api_level = p.api_level
         self.switches = Switches([SwitchConfig.from_profile(s) for s in p.switches], self.events, self.ports,
                                  self.timers, originators=self.at_least(levels.CURRENT))
+        self.events.hashes = self.at_least(levels.CURRENT)
         self.phone = Phone(self.clock, self.events, self.timers,
                            [SipAccount.from_profile(i + 1, s) for i, s in enumerate(p.sip_accounts)],
                            p.calls.ring_delay, p.calls.answer_delay, p.calls.register_delay,
@@ -140,9 +141,10 @@ class Device:
             self._boot_timer.cancel()  # booted at once (a reset) while a restart was pending: boot once
             self._boot_timer = None
         self.timers.cancel_all()
-        self.events.reset()
         self.boot_at = self.clock.monotonic()
-        self.boot_uuid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        boot = uuid.UUID(int=self.rng.getrandbits(128), version=4)
+        self.boot_uuid = str(boot)
+        self.events.reset(boot.bytes)
         self.boots += 1
         self.ports.reset()
         for switch in self.switches:
@@ -402,6 +404,7 @@ class Device:
         current = self.at_least(levels.CURRENT)
         self.switches.originators = current  # SwitchStateChanged names its originator
         self.phone.session_events = current  # CallSessionStateChanged exists
+        self.events.hashes = current  # every event carries a hash
         self.changed()
 
     def reject_firmware(self, file_id: str | None = None) -> None:
