@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from collections.abc import Callable
 
-from emulator.device import firmware, levels
+from emulator.device import firmware, levels, zones
 from emulator.device import profile as profiles
 from emulator.device.calls import Phone, SipAccount
 from emulator.device.clock import Clock, Timer, Timers
@@ -75,9 +75,11 @@ class Device:
         self._door_timer: Timer | None = None
         self._boot_timer: Timer | None = None  # the boot a restart has pending
         self._door_alarms: set[str] = set()
-        self.zone = ""
+        self.zone = ""  # an IANA name, "custom" (then zone_custom is the rule), or "" (the profile's tz_shift)
+        self.zone_custom = ""
+        self.zone_automatic = True  # the zone the device detects for itself (My2N): the profile's
         self._factory_configure()
-        self.set_zone(profile.time_zone)
+        self.set_zone(profile.time_zone, automatic=True)
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -193,7 +195,7 @@ class Device:
         self.power_off()
         self._factory_configure()
         self.time_offset = None
-        self.set_zone(self.profile.time_zone)
+        self.set_zone(self.profile.time_zone, automatic=True)
         self.audio_result = self.profile.timing.audio_test_result
         self.outbox.messages.clear()
         self.capture = Capture(self.clock, self.profile.identity.mac_address)
@@ -203,15 +205,28 @@ class Device:
         """The device's wall time: the clock's, or the clock's plus what system/time set."""
         return self.clock.time() + (self.time_offset or 0.0)
 
-    def set_zone(self, zone: str) -> None:
-        """Use an IANA time zone: events carry its current offset as tzShift ("" = the profile's)."""
-        self.zone = zone
-        self.events.tz_shift = profiles.zone_shift(zone, self.now()) if zone else self.profile.tz_shift
+    def set_zone(self, zone: str, custom: str = "", automatic: bool = False) -> None:
+        """Use a time zone: an IANA name, or "custom" with a rule (emulator.device.zones), set by
+        hand or detected (`automatic`). Events carry its current offset as tzShift ("" = the
+        profile's fixed tz_shift). A bad rule is 12 `custom` and changes nothing."""
+        if zone == "custom":
+            try:
+                tz = zones.custom(custom)
+            except ValueError:
+                raise invalid("custom") from None
+        else:
+            tz, custom = (zones.named(zone) if zone else None), ""
+        self.zone, self.zone_custom, self.zone_automatic = zone, custom, automatic
+        self.events.tz_shift = zones.shift(tz, self.now()) if tz is not None else self.profile.tz_shift
         self.changed()
 
     def set_time(self, utc: float | None) -> None:
         """Set the time by hand, or None to go back to automatic (NTP) time."""
         self.time_offset = None if utc is None else utc - self.clock.time()
+
+    @property
+    def automatic_time(self) -> bool:
+        return self.time_offset is None
 
     @property
     def uptime(self) -> int:

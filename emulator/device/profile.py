@@ -12,7 +12,6 @@ checked at load; a bad file fails with its path, the key and the reason.
 
 from __future__ import annotations
 
-import datetime
 import functools
 import hashlib
 import re
@@ -233,12 +232,6 @@ class Profile:
 def zones() -> frozenset[str]:
     """The IANA time zone names (from the tzdata package where the system has none)."""
     return frozenset(zoneinfo.available_timezones())
-
-
-def zone_shift(zone: str, when: float) -> int:
-    """Minutes a zone is ahead of UTC at a moment."""
-    offset = datetime.datetime.fromtimestamp(when, zoneinfo.ZoneInfo(zone)).utcoffset()
-    return int(offset.total_seconds() // 60) if offset is not None else 0
 
 
 def version_tuple(version: str) -> tuple[int, ...]:

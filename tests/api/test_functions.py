@@ -102,7 +102,7 @@ async def test_system_caps_marks_missing_hardware_inactive(make_emulator, make_c
 async def test_system_time_get_reports_automatic_time(make_emulator, make_client):
     emu, api, clock = await virtual(make_emulator, make_client)
     time = (await api.get("/api/system/time")).result
-    assert time == {"utcTime": int(clock.time()), "source": "NTP", "automatic": True}
+    assert time == {"utcTime": int(clock.time()), "source": "ntp", "automatic": True}
 
 
 async def test_system_time_set_changes_device_time(make_emulator, make_client):
@@ -118,6 +118,72 @@ async def test_system_time_put_sets_time(make_emulator, make_client):
     reply = await api.request("PUT", "/api/system/time", params={"automatic": "0", "utcTime": "1600000000"})
     assert reply.json == {"success": True}
     assert (await api.get("/api/system/time")).result["utcTime"] == 1600000000
+
+
+async def test_system_time_put_automatic_0_alone_switches_to_manual_time(make_emulator, make_client):
+    """PUT automatic=0 without utcTime: the device stops following NTP and keeps its time (what a
+    client does before it sets the time itself, or to freeze NTP corrections)."""
+    emu, api, clock = await virtual(make_emulator, make_client)
+    reply = await api.request("PUT", "/api/system/time", params={"automatic": "0"})
+    assert reply.json == {"success": True}
+    time = (await api.get("/api/system/time")).result
+    assert time == {"utcTime": int(clock.time()), "source": "api", "automatic": False}
+    clock.advance(10)
+    assert (await api.get("/api/system/time")).result["utcTime"] == int(clock.time())  # the clock still runs
+    await api.request("PUT", "/api/system/time", params={"automatic": "1"})
+    assert (await api.get("/api/system/time")).result["automatic"] is True
+
+
+async def test_system_timezone_automatic_is_stored_not_derived(api):
+    """Choosing the profile's own zone by hand is still a manual setting, and automatic=1 is the
+    detected zone (the profile's) again."""
+    assert (await api.get("/api/system/timezone")).result == {"automatic": True, "zone": "Europe/Prague"}
+    put = await api.request("PUT", "/api/system/timezone", params={"automatic": "0", "zone": "Europe/Prague"})
+    assert put.json == {"success": True}
+    assert (await api.get("/api/system/timezone")).result == {"automatic": False, "zone": "Europe/Prague"}
+    await api.request("PUT", "/api/system/timezone", params={"automatic": "0", "zone": "Europe/London"})
+    await api.request("PUT", "/api/system/timezone", params={"automatic": "1", "zone": "Asia/Tokyo"})
+    assert (await api.get("/api/system/timezone")).result == {"automatic": True, "zone": "Europe/Prague"}
+
+
+@pytest.mark.parametrize("rule, winter, summer", [
+    ("UTC0", 0, 0),
+    ("CET-1CEST,M3.5.0,M10.5.0/3", 60, 120),
+    ("EST5EDT,M3.2.0,M11.1.0", -300, -240),
+    ("<+0530>-5:30", 330, 330),
+    ("UTC-08:00", -480, -480),  # the manual's own form: eight hours west
+    ("UTC\u221208:00", -480, -480),  # ... written with the manual's minus sign
+    ("UTC+03:00", 180, 180),
+])
+async def test_system_timezone_custom_rule_sets_tzshift(make_emulator, make_client, rule, winter, summer):
+    """zone=custom&custom=<rule>: a POSIX TZ rule or the manual's UTC±HH:MM; events carry its offset."""
+    for when, expected in ((1_700_000_000, winter), (1_690_000_000, summer)):  # November, July 2023
+        emu = await make_emulator(clock=VirtualClock(start=when))
+        api = make_client(emu)
+        reply = await api.request("PUT", "/api/system/timezone",
+                                  params={"automatic": "0", "zone": "custom", "custom": rule})
+        assert reply.json == {"success": True}
+        assert (await api.get("/api/system/timezone")).result == {"automatic": False, "zone": "custom",
+                                                                  "custom": rule}
+        channel = (await api.get("/api/log/subscribe")).result["id"]
+        emu.device.press("1")
+        events = (await api.get("/api/log/pull", id=channel)).result["events"]
+        assert {e["tzShift"] for e in events} == {expected}, (rule, when)
+
+
+@pytest.mark.parametrize("params, code, param", [
+    ({"zone": "custom"}, 11, "custom"),
+    ({"zone": "custom", "custom": ""}, 12, "custom"),
+    ({"zone": "custom", "custom": "junk"}, 12, "custom"),
+    ({"zone": "custom", "custom": "CET-1CEST,M3.5.0"}, 12, "custom"),
+    ({"zone": "custom", "custom": "UTC+15:00"}, 12, "custom"),
+    ({"zone": "custom", "custom": "A" * 65}, 12, "custom"),
+    ({"zone": "Mars/Olympus"}, 12, "zone"),
+])
+async def test_system_timezone_bad_custom_rule_changes_nothing(api, params, code, param):
+    reply = await api.request("PUT", "/api/system/timezone", params={"automatic": "0", **params})
+    assert reply.error["code"] == code and reply.error["param"] == param
+    assert (await api.get("/api/system/timezone")).result == {"automatic": True, "zone": "Europe/Prague"}
 
 
 async def test_system_restart_drops_connections_then_boots_fresh(make_emulator, make_client):
