@@ -49,7 +49,7 @@ class Emulator:
         self.clock = clock or (VirtualClock() if settings.clock == "virtual" else Clock())
         self.device = device = Device(self.profile, self.clock, Options(
             accounts=tuple(settings.users) if settings.users is not None else None,
-            auth=settings.auth, licence=settings.licence, seed=settings.seed))
+            auth=settings.auth, licence=settings.licence, quirks=settings.quirks, seed=settings.seed))
         sec = self.profile.security
         self.auth = Authenticator(self.clock, sec.realm, sec.digest_algorithm, sec.nonce_lifetime,
                                   self._random_bytes)

@@ -67,6 +67,9 @@ def parser() -> argparse.ArgumentParser:
                         "no privileges listed = all")
     p.add_argument("--no-licence", dest="licence", action="store_false", default=not _flag("NO_LICENCE"),
                    help="the device has no licences (Enhanced Integration, Enhanced Audio)")
+    p.add_argument("--no-quirks", dest="quirks", action="store_false", default=not _flag("NO_QUIRKS"),
+                   help="turn off the profile's firmware quirks (fw 2.50 answers a POST with an empty "
+                        "application/octet-stream body with error 14)")
     p.add_argument("--state-dir", type=Path, default=_env("STATE_DIR"),
                    help="keep the certificate (and configuration) here across restarts")
     p.add_argument("--tls-cert", type=Path, default=_env("TLS_CERT"), help="your own certificate (PEM)")
@@ -99,7 +102,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if args.users is not None and len({u.name for u in args.users}) != len(args.users):
         raise SystemExit("helios-emulator: two --user accounts with the same name")
     return Settings(host=args.host, port=args.port, https_port=None if args.no_https else args.https_port,
-                    profile=args.profile, auth=args.auth, users=args.users, licence=args.licence,
+                    profile=args.profile, auth=args.auth, users=args.users, licence=args.licence, quirks=args.quirks,
                     state_dir=args.state_dir, tls_cert=args.tls_cert, tls_key=args.tls_key, smtp=args.smtp,
                     seed=args.seed, clock=args.clock, control_token=args.control_token, scenario=args.scenario,
                     journal_size=args.journal_size)

@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("emulator.api")
 INTEGRATION = "enhanced-integration"
+# Route.needs -> whether the model has it; without it the function answers 1 (not supported).
+HARDWARE: dict[str, Callable[[Any], bool]] = {
+    "camera": lambda device: device.profile.camera is not None,
+    "display": lambda device: device.display is not None,
+    "audio": lambda device: device.profile.hardware.microphone,  # loudspeaker and microphone
+}
 
 
 class Outcome:
@@ -68,8 +74,7 @@ class Gate:
         device = emulator.device
         service = device.security.service(route.service)
         refusal = None
-        if route.needs == "camera" and device.profile.camera is None or \
-                route.needs == "display" and device.display is None:
+        if route.needs is not None and not HARDWARE[route.needs](device):
             refusal = ErrorCode.NOT_SUPPORTED
         elif not service.enabled:
             refusal = ErrorCode.DISABLED
@@ -79,7 +84,7 @@ class Gate:
         return cls(route=route, version=device.config_version, server=emulator.server_header,
                    known=device.api_level >= route.since, refusal=refusal, https_only=service.transport == "https",
                    auth=None if service.auth == "none" or route.public else service.auth,
-                   octet_stream_empty_post=device.profile.quirks.octet_stream_empty_post)
+                   octet_stream_empty_post=device.quirks.octet_stream_empty_post)
 
 
 class Dispatcher:
@@ -183,7 +188,7 @@ class Dispatcher:
                 raise ApiError(ErrorCode.INSUFFICIENT_PRIVILEGES)
         if gate.octet_stream_empty_post and request.method == "POST" and \
                 request.headers.get(hdrs.CONTENT_TYPE) == "application/octet-stream" and not request.body_exists:
-            raise failed("Unsupported Content-Type")  # fw 2.50 does this; off by default
+            raise failed("Unsupported Content-Type")  # fw 2.50 does this (savek-cc); --no-quirks
         return account
 
     def _server(self, gate: Gate | None) -> str:

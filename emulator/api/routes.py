@@ -32,7 +32,7 @@ class Route:
     privilege: str | None  # None: no privilege needed (logging), or public
     methods: frozenset[str] = GET_POST
     licences: tuple[str, ...] = EI
-    needs: str | None = None  # "camera" or "display": without it the model answers 1
+    needs: str | None = None  # "camera", "display", "audio" (dispatch.HARDWARE): without it the model answers 1
     since: tuple[int, int] = levels.V2_15  # older firmware does not know the path (2)
     public: bool = False  # answers without credentials (system/info)
     static: bool = False  # the reply depends only on the configuration (cached until it changes)
@@ -99,8 +99,8 @@ ROUTES: dict[str, Route] = _table(
     R("/api/log/subscribe", log.subscribe, "logging", None, licences=()),
     R("/api/log/unsubscribe", log.unsubscribe, "logging", None, licences=()),
     R("/api/log/pull", log.pull, "logging", None, licences=()),
-    # Audio: the Enhanced Audio licence on every firmware
-    R("/api/audio/test", misc.audio_test, "audio", "audio", licences=EI + ("enhanced-audio",)),
+    # Audio: the Enhanced Audio licence on every firmware; a model without audio answers 1
+    R("/api/audio/test", misc.audio_test, "audio", "audio", licences=EI + ("enhanced-audio",), needs="audio"),
     # E-mail
     R("/api/email/send", email.send, "email", "email"),
     # Directory (newer firmware; JSON bodies)

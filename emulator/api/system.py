@@ -14,9 +14,11 @@ def info(call: Call) -> dict:
     if not call.at_least(levels.CURRENT):
         return {"variant": ident.variant, "serialNumber": ident.serial_number, "hwVersion": ident.hw_version,
                 "swVersion": ident.sw_version, "buildType": ident.build_type, "deviceName": ident.device_name}
-    # Key order of the latest manual; bootUuid as py2n-intercom reads it.
+    # Key order of the latest manual; bootUuid as py2n-intercom reads it. macAddr: upper case in
+    # the manual's 2.35 example, lower case on current firmware (levels.MAC_LOWER_CASE).
+    mac = ident.mac_address.lower() if call.at_least(levels.MAC_LOWER_CASE) else ident.mac_address.upper()
     return {"devType": ident.dev_type, "variant": ident.variant, "variantId": ident.variant_id,
-            "customerId": ident.customer_id, "serialNumber": ident.serial_number, "macAddr": ident.mac_address,
+            "customerId": ident.customer_id, "serialNumber": ident.serial_number, "macAddr": mac,
             "hwVersion": ident.hw_version, "swVersion": ident.sw_version, "buildType": ident.build_type,
             "firmwarePackage": ident.firmware_package, "deviceName": ident.device_name,
             "bootUuid": call.device.boot_uuid}

@@ -38,6 +38,7 @@ class Options:
     accounts: tuple[Account, ...] | None = None  # --user ... replaces the profile's accounts
     auth: str | None = None  # --auth sets every service
     licence: bool = True  # --no-licence removes every licence
+    quirks: bool = True  # --no-quirks turns the profile's firmware quirks off
     seed: int | None = None  # subscription ids, boot ids: reproducible when set
 
 
@@ -68,6 +69,7 @@ class Device:
         self.capture = Capture(self.clock, profile.identity.mac_address)
         self.outbox = Outbox()
         self.licences = profile.licences if options.licence else frozenset()
+        self.quirks = profile.quirks if options.quirks else profiles.NO_QUIRKS
         self.uploads: dict[str, firmware.Upload] = {}
         self.audio_result = profile.timing.audio_test_result
         self.motion = False
@@ -412,9 +414,9 @@ class Device:
         self.restart()
 
     def install(self, sw_version: str) -> None:
-        """Run this firmware: its version, and the event shapes of its level."""
-        package = sw_version if self.profile.identity.firmware_package else ""
-        self.identity = dataclasses.replace(self.identity, sw_version=sw_version, firmware_package=package)
+        """Run this firmware: its version, and the event shapes of its level (the firmware package,
+        the model family's name, stays what it is)."""
+        self.identity = dataclasses.replace(self.identity, sw_version=sw_version)
         self._api_level = profiles.version_tuple(sw_version)[:2]
         current = self.at_least(levels.CURRENT)
         self.switches.originators = current  # SwitchStateChanged names its originator

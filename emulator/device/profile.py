@@ -182,7 +182,13 @@ class Timing:
 
 @dataclass(frozen=True)
 class Quirks:
+    """Behaviour of a real firmware that is unkind to clients, on by default where the profile's
+    firmware has it (an emulator kinder than the device hides client bugs); --no-quirks."""
+
     octet_stream_empty_post: bool  # fw 2.50: POST with an empty octet-stream body -> 14
+
+
+NO_QUIRKS = Quirks(octet_stream_empty_post=False)
 
 
 @dataclass(frozen=True)

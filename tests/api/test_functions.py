@@ -61,9 +61,10 @@ async def test_system_info_current_firmware_has_exact_key_set(api):
     info = reply.result
     assert set(info) == VERSO_INFO_KEYS
     assert info["variant"] == "2N IP Verso"
-    assert info["macAddr"] == "7C-1E-B3-0A-2F-51"
+    assert info["macAddr"] == "7c-1e-b3-0a-2f-51"
     assert info["devType"] == "2-14-0-0"
     assert info["variantId"] == 14 and info["customerId"] == 0
+    assert info["firmwarePackage"] == "verso"  # the package's name, as in the manual's 5.1.1 example
 
 
 async def test_system_info_2_15_has_the_manuals_six_keys(make_emulator, make_client):
@@ -337,7 +338,7 @@ async def test_config_get_is_application_xml_with_comment_head(api):
 
 async def test_config_post_returns_the_same_xml(api):
     get = await api.get("/api/config")
-    post = await api.post("/api/config")
+    post = await api.post("/api/config", data={})  # a form POST (a body-less one is refused by fw 2.50)
     assert post.content_type == "application/xml"
     assert post.body == get.body
 
@@ -447,8 +448,8 @@ async def test_switch_made_bistable_by_config_toggles(make_emulator, make_client
 
 async def test_switch_lock_keeps_it_off_until_unlock(api):
     assert (await api.get("/api/switch/ctrl", switch=1, action="lock")).json == {"success": True}
-    assert await switch_state(api, 1) == {"switch": 1, "active": False, "locked": True, "held": False,
-                                          "holdTimeout": 0}
+    # holdTimeout only while a hold with a timeout is in force (manual 5.4.2)
+    assert await switch_state(api, 1) == {"switch": 1, "active": False, "locked": True, "held": False}
     refused = await api.get("/api/switch/ctrl", switch=1, action="on")
     assert refused.json["success"] is False
     assert (await switch_state(api, 1))["active"] is False
@@ -462,7 +463,7 @@ async def test_switch_hold_keeps_it_on_until_release(make_emulator, make_client)
     assert (await api.get("/api/switch/ctrl", switch=1, action="hold")).json == {"success": True}
     clock.advance(60)
     state = await switch_state(api, 1)
-    assert state["active"] is True and state["held"] is True
+    assert state["active"] is True and state["held"] is True and "holdTimeout" not in state  # held, no timeout
     assert (await api.get("/api/switch/ctrl", switch=1, action="release")).json == {"success": True}
     state = await switch_state(api, 1)
     assert state["active"] is False and state["held"] is False
@@ -477,7 +478,7 @@ async def test_switch_hold_with_timeout_releases_by_itself(make_emulator, make_c
     assert (await switch_state(api, 1))["active"] is True
     clock.advance(0.1)
     state = await switch_state(api, 1)
-    assert state["active"] is False and state["held"] is False
+    assert state["active"] is False and state["held"] is False and "holdTimeout" not in state
 
 
 async def test_switch_ctrl_response_gives_that_text(api):
@@ -689,7 +690,7 @@ async def test_log_subscribe_pull_unsubscribe(make_emulator, make_client):
     emu.device.press("5")
     events = await pull(api, channel)
     assert [e["event"] for e in events] == ["KeyPressed", "KeyReleased"]
-    assert set(events[0]) == {"id", "tzShift", "utcTime", "upTime", "event", "params"}
+    assert set(events[0]) == {"id", "hash", "tzShift", "utcTime", "upTime", "event", "params"}
     assert events[0]["params"] == {"key": "5"}
     assert await pull(api, channel) == []  # events leave the queue once returned
     assert (await api.get("/api/log/unsubscribe", id=channel)).json == {"success": True}

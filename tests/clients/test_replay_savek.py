@@ -110,7 +110,7 @@ async def test_every_request_is_challenged_then_digest(helios, api):
     info = await api.result("/api/system/info")
     assert {k: info[k] for k in ("variant", "deviceName", "swVersion", "serialNumber", "hwVersion", "macAddr")} == {
         "variant": "2N IP Verso", "deviceName": "2N IP Verso", "swVersion": "2.50.0.76.2",
-        "serialNumber": "54-2040-0137", "hwVersion": "570v1", "macAddr": "7C-1E-B3-0A-2F-51"}
+        "serialNumber": "54-2040-0137", "hwVersion": "570v1", "macAddr": "7c-1e-b3-0a-2f-51"}
     await api.result("/api/switch/caps")
     await api.result("/api/switch/status")
     assert [(r["path"], r["status"]) for r in helios.requests()] == [
