@@ -29,7 +29,11 @@ HANGUP_REASONS = ("normal", "rejected", "busy")
 
 @dataclass
 class SipAccount:
-    """A SIP account: settings that round-trip in /api/config, plus registration state."""
+    """A SIP account: settings that round-trip in /api/config, plus registration state.
+
+    `account_type` is what phone/status calls accountType (manual 5.6.1): "general" (a SIP
+    account), "local" (calls to 2N devices on the local network; it never registers) or
+    "msteams" (Microsoft Teams)."""
 
     account: int
     number: str
@@ -37,12 +41,17 @@ class SipAccount:
     display_name: str
     enabled: bool
     registration_enabled: bool
+    account_type: str = "general"
     registered: bool = False
     register_time: int = 0
 
     @classmethod
     def from_profile(cls, account: int, s: SipAccountSettings) -> SipAccount:
-        return cls(account, s.number, s.domain, s.display_name, s.enabled, s.registration_enabled)
+        return cls(account, s.number, s.domain, s.display_name, s.enabled, s.registration_enabled, s.account_type)
+
+    @property
+    def registers(self) -> bool:
+        return self.account_type != "local"
 
 
 @dataclass
@@ -82,7 +91,7 @@ class Phone:
         for account in self.accounts:
             account.registered = False
             account.register_time = 0
-            if account.enabled and account.registration_enabled:
+            if account.enabled and account.registration_enabled and account.registers:
                 self.timers.later(self.register_delay, self.set_registration, account.account, "registering")
                 self.timers.later(self.register_delay + 0.2, self.set_registration, account.account, "registered")
 

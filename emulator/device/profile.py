@@ -39,6 +39,7 @@ LICENCES = ("enhanced-integration", "enhanced-audio")
 SWITCH_MODES = ("monostable", "bistable")
 SWITCH_TYPES = ("normal", "security", "inverted")
 PORT_TYPES = ("input", "output")
+ACCOUNT_TYPES = ("general", "local", "msteams")
 DIGEST_ALGORITHMS = ("MD5", "SHA-256")
 
 
@@ -135,6 +136,7 @@ class SipAccountSettings:
     display_name: str
     enabled: bool
     registration_enabled: bool
+    account_type: str  # general | local | msteams (phone/status accountType)
 
 
 @dataclass(frozen=True)
@@ -568,6 +570,7 @@ class _Reader:
         acc = SipAccountSettings(
             number=t.str("number", ""), domain=t.str("domain", ""), display_name=t.str("display_name", ""),
             enabled=t.bool("enabled", True), registration_enabled=t.bool("registration_enabled", True),
+            account_type=t.str("account_type", "general", choices=ACCOUNT_TYPES),
         )
         t.done()
         return acc

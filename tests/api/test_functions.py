@@ -582,6 +582,72 @@ async def test_phone_config_put_json_changes_account(api):
     assert (await api.get("/api/phone/status", account=1)).result["accounts"][0]["sipNumber"] == "4999"
 
 
+FOUR_ACCOUNTS = """
+extends = "verso"
+
+[[sip_accounts]]
+number = "4001"
+domain = "sip.example.com"
+
+[[sip_accounts]]
+number = ""
+enabled = false
+registration_enabled = false
+
+[[sip_accounts]]
+account_type = "local"
+number = "2NIPVerso-5420400137"
+
+[[sip_accounts]]
+account_type = "msteams"
+number = "+1784973567"
+"""
+
+
+async def test_phone_status_local_and_msteams_accounts_have_the_manuals_keys(make_emulator, make_client, tmp_path):
+    """Manual 5.6.1's example: a local account is account, accountType, enabled, sipNumber (no
+    registration); a Microsoft Teams account is shaped like a SIP account and registers."""
+    path = tmp_path / "four.toml"
+    path.write_text(FOUR_ACCOUNTS)
+    emu, api, clock = await virtual(make_emulator, make_client, profile=str(path))
+    clock.advance(emu.profile.calls.register_delay + 1)
+    accounts = (await api.get("/api/phone/status")).result["accounts"]
+    when = accounts[0]["registerTime"]
+    assert accounts == [
+        {"account": 1, "accountType": "general", "enabled": True, "sipNumber": "4001", "registrationEnabled": True,
+         "registered": True, "registerTime": when},
+        {"account": 2, "accountType": "general", "enabled": False, "sipNumber": "", "registrationEnabled": False,
+         "registered": False},
+        {"account": 3, "accountType": "local", "enabled": True, "sipNumber": "2NIPVerso-5420400137"},
+        {"account": 4, "accountType": "msteams", "enabled": True, "sipNumber": "+1784973567",
+         "registrationEnabled": True, "registered": True, "registerTime": when},
+    ]
+    assert [list(a) for a in accounts][:1] == [["account", "accountType", "enabled", "sipNumber",
+                                                "registrationEnabled", "registered", "registerTime"]]
+    # phone/config is about the SIP accounts (manual 5.6.3: account 1 or 2).
+    config = (await api.get("/api/phone/config")).result["accounts"]
+    assert [a["account"] for a in config] == [1, 2]
+    assert (await api.get("/api/phone/config", account=3)).error["param"] == "account"
+    reply = await api.request("PUT", "/api/phone/config", json={"accounts": [{"account": 4, "sipNumber": "1"}]})
+    assert reply.error["code"] == 12
+
+
+async def test_phone_config_has_the_manuals_keys(api):
+    accounts = (await api.get("/api/phone/config")).result["accounts"]
+    assert list(accounts[0]) == ["account", "enabled", "displayName", "sipNumber", "domain", "domainPort", "authId",
+                                 "proxyAddress", "proxyPort", "registrationEnabled", "registrarAddress",
+                                 "registrarPort", "answerMode"]
+
+
+def test_a_bad_account_type_fails_at_start(tmp_path):
+    from emulator.device.profile import ProfileError, load
+
+    path = tmp_path / "bad.toml"
+    path.write_text('extends = "verso"\n[[sip_accounts]]\naccount_type = "skype"\n')
+    with pytest.raises(ProfileError, match="account_type"):
+        load(str(path))
+
+
 async def test_call_status_empty_without_calls(api):
     assert (await api.get("/api/call/status")).result == {"sessions": []}
 
