@@ -21,7 +21,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from emulator import __version__, tls
 from emulator.api.auth import Authenticator
 from emulator.api.dispatch import Dispatcher
-from emulator.api.routes import ROUTES
+from emulator.api.routes import ENU_TRIGGER, ROUTES
 from emulator.control import app as control_app
 from emulator.control.faults import Faults
 from emulator.control.journal import Journal
@@ -92,6 +92,7 @@ class Emulator:
             app.router.add_route("*", path, self.dispatcher.endpoint(route))
         app.router.add_route("*", "/api", self.dispatcher.endpoint(None))
         app.router.add_route("*", "/api/{tail:.*}", self.dispatcher.endpoint(None))
+        app.router.add_route("*", "/enu/trigger/{name}", self.dispatcher.endpoint(ENU_TRIGGER))
         app.router.add_routes(control_app.routes(self))
         app.router.add_get("/", self._index)
         return app

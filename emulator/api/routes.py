@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
-from emulator.api import camera, directory, display, email, log, maintenance, misc, phone, switch, system
+from emulator.api import automation, camera, directory, display, email, log, maintenance, misc, phone, switch, system
 from emulator.api import io as io_
 from emulator.api.params import FORM_LIMIT
 from emulator.device import levels
@@ -110,4 +110,10 @@ ROUTES: dict[str, Route] = _table(
     R("/api/dir/create", directory.create, "system", "system", since=levels.CURRENT, methods=WRITE),
     R("/api/dir/update", directory.update, "system", "system", since=levels.CURRENT, methods=WRITE),
     R("/api/dir/delete", directory.delete, "system", "system", since=levels.CURRENT, methods=WRITE),
+    # Automation (manual 5.19; its own service and privilege, "Access to Automation")
+    R("/api/automation/trigger", automation.trigger, "automation", "automation", since=levels.CURRENT),
 )
+
+# Outside /api, not in the table's path lookup: /enu/trigger/<name>, older firmware's HTTP command
+# for an HttpTrigger block (app.py routes it here, with the name in the path).
+ENU_TRIGGER = Route("/enu/trigger/{name}", automation.enu_trigger, "automation", "automation")

@@ -382,6 +382,16 @@ class Device:
         self.timers.later(self.profile.timing.audio_test_seconds,
                           lambda: self.events.emit("AudioLoopTest", result=self.audio_result))
 
+    def http_trigger(self, name: str) -> bool:
+        """An HttpTrigger block of the Automation fires (automation/trigger, /enu/trigger/<name>):
+        its switch activates, originator "automation". False when no block has that name."""
+        trigger = next((t for t in self.profile.http_triggers if t.name == name), None)
+        if trigger is None:
+            return False
+        if trigger.switch:
+            self.switches.get(trigger.switch).on("automation")
+        return True
+
     def upload_firmware(self, blob: bytes, param: str = "blob-fw") -> firmware.Upload:
         file_id = f"{self.rng.getrandbits(32):08x}"
         upload = firmware.parse(blob, self.identity.hw_version, self.identity.sw_version, file_id, param)

@@ -32,7 +32,7 @@ DEFAULT_PROFILE = "verso"
 # Firmware from which no function needs the Enhanced Integration licence (manual overview, 2.35).
 LICENCE_FREE_FROM = (2, 35)
 
-SERVICES = ("system", "switch", "io", "phone", "camera", "display", "logging", "audio", "email")
+SERVICES = ("system", "switch", "io", "phone", "camera", "display", "logging", "audio", "email", "automation")
 AUTH_METHODS = ("none", "basic", "digest")
 TRANSPORTS = ("http", "https")
 LICENCES = ("enhanced-integration", "enhanced-audio")
@@ -158,6 +158,14 @@ class User:
 
 
 @dataclass(frozen=True)
+class HttpTrigger:
+    """An HttpTrigger block of the device's Automation (automation/trigger, /enu/trigger/<name>)."""
+
+    name: str
+    switch: int  # the switch its Action activates (originator "automation"); 0 = none
+
+
+@dataclass(frozen=True)
 class Security:
     realm: str
     digest_algorithm: str
@@ -216,6 +224,7 @@ class Profile:
     sip_accounts: tuple[SipAccountSettings, ...]
     calls: Calls
     users: tuple[User, ...]
+    http_triggers: tuple[HttpTrigger, ...]
     licences: frozenset[str]
     services: dict[str, Service]
     accounts: tuple[Account, ...]
@@ -306,6 +315,7 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 _MISSING = object()
 _SERIAL = re.compile(r"^\d{2}-\d{4}-\d{4}$")
 _SW_VERSION = re.compile(r"^\d+\.\d+\.\d+\.\d+\.\d+$")
+_TRIGGER_NAME = re.compile(r"^[A-Za-z0-9]{1,64}$")  # "alphabetical characters and digits" (Automation manual)
 _MAC = re.compile(r"^([0-9A-F]{2}-){5}[0-9A-F]{2}$")
 _RESOLUTION = re.compile(r"^(\d{2,4})x(\d{2,4})$")
 _HEX_UID = re.compile(r"^[0-9A-F]{6,16}$")
@@ -442,6 +452,9 @@ class _Reader:
             raise ProfileError(self.file, "sip_accounts", "a device has 1 to 4 SIP accounts")
         calls = self.calls(r.table("calls"))
         users = tuple(self.user(t, len(switches), hardware.buttons) for t in r.tables("users"))
+        triggers = tuple(self.http_trigger(t, len(switches)) for t in r.tables("http_triggers"))
+        if len({t.name for t in triggers}) != len(triggers):
+            raise ProfileError(self.file, "http_triggers", "trigger names must be unique")
         lic = r.table("licence")
         licences = frozenset(lic.strings("installed", list(LICENCES), choices=LICENCES))
         lic.done()
@@ -465,7 +478,7 @@ class _Reader:
             name=name, path=str(path), description=description, identity=identity, tz_shift=tz_shift,
             time_zone=time_zone,
             camera=camera, display=display, hardware=hardware, switches=switches, ports=ports, door=door,
-            sip_accounts=sip, calls=calls, users=users, licences=licences, services=services,
+            sip_accounts=sip, calls=calls, users=users, http_triggers=triggers, licences=licences, services=services,
             accounts=accounts, security=security, events=events, timing=timing, quirks=quirks, email=email,
         )
         return profile
@@ -598,6 +611,11 @@ class _Reader:
                 raise t.fail(f"buttons[{i}]", f"expected a button number 1..{buttons}")
         t.done()
         return user
+
+    def http_trigger(self, t: _Table, switch_count: int) -> HttpTrigger:
+        trigger = HttpTrigger(name=t.str("name", pattern=_TRIGGER_NAME), switch=t.int("switch", 0, lo=0, hi=switch_count))
+        t.done()
+        return trigger
 
     def services(self, t: _Table) -> dict[str, Service]:
         default = Service(enabled=t.bool("enabled", True), transport=t.str("transport", "http", choices=TRANSPORTS),
