@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
-from emulator.api import automation, camera, directory, display, email, log, maintenance, misc, phone, switch, system
+from emulator.api import automation, camera, cert, directory, display, email, log, maintenance, misc, phone, switch, system
 from emulator.api import io as io_
 from emulator.api.params import FORM_LIMIT
 from emulator.device import levels
 
 GET_POST = frozenset({"GET", "POST"})
 WRITE = frozenset({"POST", "PUT"})
+CERT_METHODS = frozenset({"GET", "PUT", "DELETE"})
 EI = ("enhanced-integration",)  # "Licence: Yes" in the manual's table (firmware before 2.35)
 MB = 1024 * 1024
 
@@ -110,6 +111,10 @@ ROUTES: dict[str, Route] = _table(
     R("/api/dir/create", directory.create, "system", "system", since=levels.CURRENT, methods=WRITE),
     R("/api/dir/update", directory.update, "system", "system", since=levels.CURRENT, methods=WRITE),
     R("/api/dir/delete", directory.delete, "system", "system", since=levels.CURRENT, methods=WRITE),
+    # Certificates (manual 5.20): a PEM bundle of CA certificates may be some hundred kilobytes
+    R("/api/cert/ca", cert.ca, "system", "system", since=levels.CERT, methods=CERT_METHODS, body_limit=512 * 1024),
+    R("/api/cert/user", cert.user, "system", "system", since=levels.CERT, methods=CERT_METHODS,
+      body_limit=512 * 1024),
     # Automation (manual 5.19; its own service and privilege, "Access to Automation")
     R("/api/automation/trigger", automation.trigger, "automation", "automation", since=levels.CURRENT),
 )

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.device import config as device_config
+from emulator.device.certs import Certificates
 from emulator.device.profile import version_tuple
 from emulator.errors import ApiError
 
@@ -41,11 +42,13 @@ class StateError(ValueError):
 
 def config(device: Device) -> dict[str, Any]:
     """What the user configured: the device's own configuration file (the XML of /api/config),
-    plus what that file does not carry: the installed firmware and the display image."""
+    plus what that file does not carry: the installed firmware, the display image and the
+    certificates (cert/ca, cert/user)."""
     image = device.display.image if device.display is not None else None
     return {"format": FORMAT, "swVersion": device.identity.sw_version,
             "configXml": device_config.export(device).decode(),
-            "displayImage": base64.b64encode(image).decode() if image else None}
+            "displayImage": base64.b64encode(image).decode() if image else None,
+            "certificates": device.certificates.export()}
 
 
 def snapshot(emulator: Emulator) -> dict[str, Any]:
@@ -86,12 +89,15 @@ def apply_config(device: Device, data: dict[str, Any]) -> None:
         changes = device_config.parse(device, data["configXml"].encode()) if "configXml" in data else None
         image = data.get("displayImage")
         image = None if image is None else base64.b64decode(image, validate=True)
+        certificates = Certificates.restore(data["certificates"]) if "certificates" in data else None
     except (AttributeError, KeyError, TypeError, ValueError, ApiError) as exc:
         raise StateError(f"config: {exc}") from None
     if version != device.identity.sw_version:
         device.install(version)
     if device.display is not None:
         device.display.image = image
+    if certificates is not None:
+        device.certificates = certificates
     if changes is not None:
         device_config.apply(device, changes)  # also marks the device changed
     device.changed()

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from emulator.device import firmware, levels, zones
 from emulator.device import profile as profiles
 from emulator.device.calls import Phone, SipAccount
+from emulator.device.certs import Certificates
 from emulator.device.clock import Clock, Timer, Timers
 from emulator.device.directory import Directory, DirectoryUser
 from emulator.device.events import Channels, EventLog
@@ -71,6 +72,7 @@ class Device:
         self.licences = profile.licences if options.licence else frozenset()
         self.quirks = profile.quirks if options.quirks else profiles.NO_QUIRKS
         self.uploads: dict[str, firmware.Upload] = {}
+        self.certificates = Certificates()  # cert/ca, cert/user
         self.audio_result = profile.timing.audio_test_result
         self.motion = False
         self.noise = False
@@ -200,6 +202,7 @@ class Device:
         self.set_zone(self.profile.time_zone, automatic=True)
         self.audio_result = self.profile.timing.audio_test_result
         self.outbox.messages.clear()
+        self.certificates = Certificates()
         self.capture = Capture(self.clock, self.profile.identity.mac_address)
         self.boot()
 

@@ -198,7 +198,8 @@ ROUTE_PARAMS: dict[str, tuple[str, ...]] = {
     "/api/email/send": ("to", "subject", "body", "pictureCount", "width", "height"),
 }
 JSON_ROUTES = {p for p in ROUTES if p.startswith("/api/dir/")} | {"/api/phone/config"}
-BLOB_ROUTES = {"/api/firmware": "blob-fw", "/api/config": "blob-cfg", "/api/display/image": "blob-image"}
+BLOB_ROUTES = {"/api/firmware": "blob-fw", "/api/config": "blob-cfg", "/api/display/image": "blob-image",
+               "/api/cert/ca": "blob-cert", "/api/cert/user": "blob-pk"}
 random_names = st.one_of(junk_text, st.sampled_from(["blob-fw", "blob-cfg", "blob-image", "Switch", "ID", ""])) \
     .filter(lambda n: n not in KNOWN)
 
