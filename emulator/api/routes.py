@@ -95,6 +95,9 @@ ROUTES: dict[str, Route] = _table(
     R("/api/display/caps", display.caps, "display", "display", needs="display", static=True),
     R("/api/display/image", display.image, "display", "display", needs="display",
       methods=frozenset({"PUT", "DELETE"}), body_limit=2 * MB),
+    # Manual 5.9.4 names both GET and PUT for setting the message; POST as for other functions.
+    R("/api/display/text", display.text, "display", "display", needs="display", since=levels.DISPLAY_TEXT,
+      methods=frozenset({"GET", "POST", "PUT", "DELETE"})),
     # Logging: no privilege; events are filtered per channel by the account's privileges.
     R("/api/log/caps", log.caps, "logging", None, licences=(), static=True),
     R("/api/log/subscribe", log.subscribe, "logging", None, licences=()),

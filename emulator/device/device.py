@@ -21,7 +21,7 @@ from emulator.device.clock import Clock, Timer, Timers
 from emulator.device.directory import Directory, DirectoryUser
 from emulator.device.events import Channels, EventLog
 from emulator.device.io import Port, Ports
-from emulator.device.outputs import Display, Outbox
+from emulator.device.outputs import Display, DisplayMessage, Outbox
 from emulator.device.pcap import Capture
 from emulator.device.profile import Identity, Profile
 from emulator.device.security import Account, Security
@@ -77,6 +77,7 @@ class Device:
         self.motion = False
         self.noise = False
         self._door_timer: Timer | None = None
+        self._message_timer: Timer | None = None
         self._boot_timer: Timer | None = None  # the boot a restart has pending
         self._door_alarms: set[str] = set()
         self.zone = ""  # an IANA name, "custom" (then zone_custom is the rule), or "" (the profile's tz_shift)
@@ -157,6 +158,8 @@ class Device:
             switch.active = switch.locked = switch.held = False
         self.motion = self.noise = False
         self._door_alarms.clear()
+        if self.display is not None:
+            self.display.message = None
         self.online = True
         self.events.emit("DeviceState", state="startup")
         self.phone.boot()
@@ -394,6 +397,26 @@ class Device:
         if trigger.switch:
             self.switches.get(trigger.switch).on("automation")
         return True
+
+    def show_message(self, message: DisplayMessage) -> None:
+        """display/text: show a message (replacing the one shown) until its timeout."""
+        if self.display is None:
+            raise failed("the device has no display")
+        if self._message_timer is not None:
+            self._message_timer.cancel()
+        self.display.message = message
+        self._message_timer = self.timers.later(message.timeout, self.clear_message)
+
+    def clear_message(self) -> str:
+        """Take the message off the display; the uid it had ("" when none was shown)."""
+        if self._message_timer is not None:
+            self._message_timer.cancel()
+            self._message_timer = None
+        message = self.display.message if self.display is not None else None
+        if message is None:
+            return ""
+        self.display.message = None
+        return message.uid
 
     def upload_firmware(self, blob: bytes, param: str = "blob-fw") -> firmware.Upload:
         file_id = f"{self.rng.getrandbits(32):08x}"

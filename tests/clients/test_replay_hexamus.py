@@ -66,15 +66,30 @@ async def test_bodyless_posts_work_with_no_quirks(helios, hexamus):
     assert {r["method"] for r in helios.requests(path="/api/switch/ctrl")} == {"POST"}
 
 
-async def test_display_functions_it_uses_are_not_available(hexamus):
-    """display/text does not exist in the emulator (code 2) and display/image is PUT/DELETE only
-    (code 3 for hexamus's POST with a raw body): both are clean JSON failures at HTTP 200, so
-    raise_for_status() passes and the integration logs nothing. Gap listed in COMPATIBILITY.md."""
+async def test_display_functions_it_uses(hexamus, tmp_path):
+    """display/text is newer than the verso's 2.50 (it is in the 3.3 manual): code 2 there, as on
+    such a device; on a 3.3 profile hexamus's POST display/text?text=... shows the message.
+    display/image is PUT/DELETE only: code 3 for hexamus's POST with a raw body. Both are clean
+    JSON failures at HTTP 200, so raise_for_status() passes and the integration logs nothing."""
     assert (await hexamus.post("/display/text", display="internal", text="Hello"))["error"]["code"] == 2
     async with hexamus.session.post(hexamus.api + "/display/image", params={"display": "internal"},
                                     data=b"GIF89a...") as resp:
         assert resp.status == 200
         assert (await resp.json())["error"]["code"] == 3
+
+    from emulator.control.handle import running
+    from emulator.settings import Settings
+
+    path = tmp_path / "verso-3.3.toml"
+    path.write_text('extends = "verso"\n[identity]\nsw_version = "3.3.0.20.1"\n', encoding="utf-8")
+    with running(Settings(profile=str(path), port=0, https_port=0, auth="basic", quirks=False)) as newer:
+        client = Hexamus(newer.url)
+        try:
+            reply = await client.post("/display/text", text="Hello")
+            assert reply == {"success": True, "result": {"response": "", "uid": ""}}
+            assert newer.device.display.message.texts == {"": "Hello"}
+        finally:
+            await client.close()
 
 
 async def test_octet_stream_quirk_rejects_hexamus_and_nothing_else_by_default():
