@@ -102,8 +102,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if args.users is not None and len({u.name for u in args.users}) != len(args.users):
         raise SystemExit("helios-emulator: two --user accounts with the same name")
     return Settings(host=args.host, port=args.port, https_port=None if args.no_https else args.https_port,
-                    profile=args.profile, auth=args.auth, users=args.users, licence=args.licence, quirks=args.quirks,
-                    state_dir=args.state_dir, tls_cert=args.tls_cert, tls_key=args.tls_key, smtp=args.smtp,
+                    profile=args.profile, auth=args.auth, users=args.users, licence=args.licence,
+                    quirks=args.quirks, state_dir=args.state_dir, tls_cert=args.tls_cert, tls_key=args.tls_key, smtp=args.smtp,
                     seed=args.seed, clock=args.clock, control_token=args.control_token, scenario=args.scenario,
                     journal_size=args.journal_size)
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
-from emulator.api import automation, camera, cert, directory, display, email, log, maintenance, misc, phone, switch, system
+from emulator.api import (automation, camera, cert, directory, display, email, log, maintenance, misc, phone, switch,
+                          system)
 from emulator.api import io as io_
 from emulator.api.params import FORM_LIMIT
 from emulator.device import levels

@@ -10,7 +10,6 @@ rejected as a whole, so a bad upload never leaves half a configuration behind.
 from __future__ import annotations
 
 import dataclasses
-
 import json
 from dataclasses import dataclass
 

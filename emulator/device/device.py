@@ -80,7 +80,7 @@ class Device:
         self._message_timer: Timer | None = None
         self._boot_timer: Timer | None = None  # the boot a restart has pending
         self._door_alarms: set[str] = set()
-        self.zone = ""  # an IANA name, "custom" (then zone_custom is the rule), or "" (the profile's tz_shift)
+        self.zone = ""  # an IANA name, "custom" (zone_custom is then the rule), "" (the profile's tz_shift)
         self.zone_custom = ""
         self.zone_automatic = True  # the zone the device detects for itself (My2N): the profile's
         self._factory_configure()

@@ -96,8 +96,7 @@ class EventLog:
         # `name` is positional-only: events have a "name" param of their own (UserAuthenticated).
         now = self.clock.monotonic()
         event_id = self.next_id
-        digest = hashlib.blake2b(event_id.to_bytes(4, "big"), digest_size=8, key=self._boot_key[:64]).hexdigest() \
-            if self.hashes else ""
+        digest = self._hash(event_id) if self.hashes else ""
         event = Event(id=event_id, hash=digest, tz_shift=self.tz_shift, utc_time=int(self._wall_time()),
                       up_time=int(now - self._boot_time()), name=name, params=params, at=now)
         event.json = json.dumps(event.to_dict(), separators=(",", ":")).encode()
@@ -106,6 +105,10 @@ class EventLog:
         for listener in list(self.listeners):
             listener(event)
         return event
+
+    def _hash(self, event_id: int) -> str:
+        """16 hex digits naming this boot's event `event_id` (keyed with the boot's id)."""
+        return hashlib.blake2b(event_id.to_bytes(4, "big"), digest_size=8, key=self._boot_key).hexdigest()
 
     def since(self, seconds: float) -> list[Event]:
         cutoff = self.clock.monotonic() - seconds

@@ -613,7 +613,8 @@ class _Reader:
         return user
 
     def http_trigger(self, t: _Table, switch_count: int) -> HttpTrigger:
-        trigger = HttpTrigger(name=t.str("name", pattern=_TRIGGER_NAME), switch=t.int("switch", 0, lo=0, hi=switch_count))
+        trigger = HttpTrigger(name=t.str("name", pattern=_TRIGGER_NAME),
+                              switch=t.int("switch", 0, lo=0, hi=switch_count))
         t.done()
         return trigger
 

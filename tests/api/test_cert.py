@@ -126,8 +126,8 @@ USER_JUNK = [
 ]
 
 
-@pytest.mark.parametrize("path, fields, params, code, param",
-                         [("/api/cert/ca", *case) for case in CA_JUNK] + [("/api/cert/user", *case) for case in USER_JUNK])
+@pytest.mark.parametrize("path, fields, params, code, param", [("/api/cert/ca", *case) for case in CA_JUNK] +
+                         [("/api/cert/user", *case) for case in USER_JUNK])
 async def test_junk_is_refused_and_changes_nothing(api, pki, path, fields, params, code, param):
     named = {"ca": pki["ca"].public_bytes(PEM), "user": pki["user"].public_bytes(PEM),
              "key": key_pem(pki["user_key"]), "other key": key_pem(pki["other_key"]),

@@ -25,7 +25,8 @@ async def test_message_with_translations_until_its_timeout(newer):
     reply = await api.request("PUT", "/api/display/text", json=body)
     assert reply.json == {"success": True, "result": {"response": "", "uid": "visitor-42"}}
     message = emu.device.display.message
-    assert (message.texts["cs"], message.icon, message.response) == ("Dobrý den, jak Vám mohu pomoci?", "operator", True)
+    assert (message.texts["cs"], message.icon, message.response) == (
+        "Dobrý den, jak Vám mohu pomoci?", "operator", True)
     emu.clock.advance(59.9)
     assert emu.device.display.message is message
     emu.clock.advance(0.1)
