@@ -21,7 +21,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from emulator import __version__, connections, tls
 from emulator.api.auth import Authenticator
 from emulator.api.dispatch import Dispatcher
-from emulator.api.routes import ROUTES
+from emulator.api.routes import ENU_TRIGGER, ROUTES
 from emulator.control import app as control_app
 from emulator.control.faults import Faults
 from emulator.control.journal import Journal
@@ -51,7 +51,7 @@ class Emulator:
         self.clock = clock or (VirtualClock() if settings.clock == "virtual" else Clock())
         self.device = device = Device(self.profile, self.clock, Options(
             accounts=tuple(settings.users) if settings.users is not None else None,
-            auth=settings.auth, licence=settings.licence, seed=settings.seed))
+            auth=settings.auth, licence=settings.licence, quirks=settings.quirks, seed=settings.seed))
         sec = self.profile.security
         self.auth = Authenticator(self.clock, sec.realm, sec.digest_algorithm, sec.nonce_lifetime,
                                   device.rng.randbytes)
@@ -95,6 +95,7 @@ class Emulator:
             app.router.add_route("*", path, self.dispatcher.endpoint(route), expect_handler=expect)
         app.router.add_route("*", "/api", self.dispatcher.endpoint(None), expect_handler=expect)
         app.router.add_route("*", r"/api/{tail:[\s\S]*}", self.dispatcher.endpoint(None), expect_handler=expect)
+        app.router.add_route("*", "/enu/trigger/{name}", self.dispatcher.endpoint(ENU_TRIGGER), expect_handler=expect)
         app.router.add_routes(control_app.routes(self))
         app.router.add_get("/", self._index, expect_handler=expect)
         return app

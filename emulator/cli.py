@@ -83,6 +83,9 @@ def parser() -> argparse.ArgumentParser:
                         "no privileges listed = all")
     p.add_argument("--no-licence", dest="licence", action="store_false",
                    help="the device has no licences (Enhanced Integration, Enhanced Audio)")
+    p.add_argument("--no-quirks", dest="quirks", action="store_false",
+                   help="turn off the profile's firmware quirks (fw 2.50 answers a POST with an empty "
+                        "application/octet-stream body with error 14)")
     p.add_argument("--state-dir", type=Path, metavar="DIR",
                    help="keep the configuration and the certificate here across restarts (created if missing)")
     p.add_argument("--tls-cert", type=Path, help="your own certificate (PEM)")
@@ -182,7 +185,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         token = _read_token(args.control_token_file)
     return Settings(host=args.host, port=args.port, https_port=None if args.no_https else args.https_port,
                     profile=args.profile, auth=args.auth, users=args.users, licence=args.licence,
-                    state_dir=args.state_dir, tls_cert=args.tls_cert, tls_key=args.tls_key, smtp=args.smtp,
+                    quirks=args.quirks, state_dir=args.state_dir, tls_cert=args.tls_cert, tls_key=args.tls_key, smtp=args.smtp,
                     seed=args.seed, clock=args.clock, control_token=token, control_open=args.control_open,
                     scenario=args.scenario, journal_size=args.journal_size, journal_bytes=args.journal_bytes,
                     max_connections=args.max_connections)

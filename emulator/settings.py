@@ -22,6 +22,7 @@ class Settings:
     auth: str | None = None  # none | basic | digest: every service at once
     users: list[Account] | None = None  # replaces the profile's accounts
     licence: bool = True
+    quirks: bool = True  # False: the profile's firmware quirks are off (--no-quirks)
     state_dir: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None

@@ -35,6 +35,12 @@ log = logging.getLogger("emulator.api")
 requests_log = logging.getLogger("emulator.requests")
 INTEGRATION = "enhanced-integration"
 REPLY_LIMIT = 4096  # replies up to this size are kept in the journal entry
+# Route.needs -> whether the model has it; without it the function answers 1 (not supported).
+HARDWARE: dict[str, Callable[[Any], bool]] = {
+    "camera": lambda device: device.profile.camera is not None,
+    "display": lambda device: device.display is not None,
+    "audio": lambda device: device.profile.hardware.microphone,  # loudspeaker and microphone
+}
 
 
 class Outcome:
@@ -78,8 +84,7 @@ class Gate:
         refusal = reason = None
         missing = [licence for licence in route.licences
                    if licence not in device.licences and (licence != INTEGRATION or device.needs_integration_licence)]
-        if route.needs == "camera" and device.profile.camera is None or \
-                route.needs == "display" and device.display is None:
+        if route.needs is not None and not HARDWARE[route.needs](device):
             refusal, reason = ErrorCode.NOT_SUPPORTED, f"this model has no {route.needs}"
         elif not service.enabled:
             refusal, reason = ErrorCode.DISABLED, f"the {route.service} service is disabled"
@@ -89,7 +94,7 @@ class Gate:
                    known=device.api_level >= route.since, refusal=refusal, refusal_reason=reason,
                    https_only=service.transport == "https",
                    auth=None if service.auth == "none" or route.public else service.auth,
-                   octet_stream_empty_post=device.profile.quirks.octet_stream_empty_post)
+                   octet_stream_empty_post=device.quirks.octet_stream_empty_post)
 
 
 class Dispatcher:
@@ -247,7 +252,7 @@ class Dispatcher:
                                reason=f"missing privilege: {account.name!r} lacks {route.privilege}")
         if gate.octet_stream_empty_post and request.method == "POST" and \
                 request.headers.get(hdrs.CONTENT_TYPE) == "application/octet-stream" and not request.body_exists:
-            raise failed("Unsupported Content-Type")  # fw 2.50 does this; off by default
+            raise failed("Unsupported Content-Type")  # fw 2.50 does this (savek-cc); --no-quirks
         return account
 
     @staticmethod

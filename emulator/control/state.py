@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.device import config as device_config
+from emulator.device.certs import Certificates
 from emulator.device.profile import SERVICES, SW_VERSION
 from emulator.device.security import Account
 from emulator.errors import ApiError, did_you_mean
@@ -46,11 +47,13 @@ class StateError(ValueError):
 
 def config(device: Device, hide_passwords: bool = False) -> dict[str, Any]:
     """What the user configured: the device's own configuration file (the XML of /api/config),
-    plus what that file does not carry: the installed firmware and the display image."""
+    plus what that file does not carry: the installed firmware, the display image and the
+    certificates (cert/ca, cert/user)."""
     image = device.display.image if device.display is not None else None
     return {"format": FORMAT, "swVersion": device.identity.sw_version,
             "configXml": device_config.export(device, hide_passwords).decode(),
-            "displayImage": base64.b64encode(image).decode() if image else None}
+            "displayImage": base64.b64encode(image).decode() if image else None,
+            "certificates": device.certificates.export()}
 
 
 def snapshot(emulator: Emulator) -> dict[str, Any]:
@@ -123,7 +126,7 @@ def summary(emulator: Emulator) -> dict[str, Any]:
 
 # What PUT /_emulator/state takes: per key, the keys of its items (or of itself); the snapshot's
 # other keys describe the device (they are accepted, so a snapshot goes back as it came, and ignored).
-WRITABLE = {"config": {"format", "swVersion", "configXml", "displayImage"},
+WRITABLE = {"config": {"format", "swVersion", "configXml", "displayImage", "certificates"},
             "switches": {"switch", "active", "locked", "held"},
             "ports": {"port", "type", "state"},
             "registrations": {"account", "registered"}}
@@ -148,12 +151,15 @@ def apply_config(device: Device, data: dict[str, Any], hidden_passwords: bool = 
                                   not fits_display(image, device.display.width, device.display.height)):
             raise ValueError("displayImage: not a GIF of the display's size" if device.display is not None
                              else "displayImage: this model has no display")
+        certificates = Certificates.restore(data["certificates"]) if "certificates" in data else None
     except (AttributeError, KeyError, TypeError, ValueError, OverflowError, ApiError) as exc:
         raise StateError(f"config: {exc}") from None
     if version != device.identity.sw_version:
         device.install(version)
     if device.display is not None:
         device.display.image = image
+    if certificates is not None:
+        device.certificates = certificates
     if changes is not None:
         device_config.apply(device, changes)  # also marks the device changed
     device.changed()

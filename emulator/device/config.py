@@ -9,6 +9,7 @@ rejected as a whole, so a bad upload never leaves half a configuration behind.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -173,8 +174,7 @@ def _read(device, root) -> _Changes:
     phone = root.find("Phone")
     if phone is not None:
         accounts = {a.account: a for a in device.phone.accounts}
-        new = {n: SipAccount(a.account, a.number, a.domain, a.display_name, a.enabled, a.registration_enabled)
-               for n, a in accounts.items()}
+        new = {n: dataclasses.replace(a, registered=False, register_time=0) for n, a in accounts.items()}
         for el in phone.findall("SipAccount"):
             number = _int(el.get("Id"), 1, len(accounts))
             acc = new[number]

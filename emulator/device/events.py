@@ -8,6 +8,7 @@ the subscription channels of /api/log/*, the journal, anything else that wants t
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import heapq
 import json
 import math
@@ -44,6 +45,7 @@ EVENT_PRIVILEGE = {
 @dataclass(slots=True)
 class Event:
     id: int
+    hash: str  # "" on firmware that sends none (2.15)
     tz_shift: int
     utc_time: int
     up_time: int
@@ -53,8 +55,12 @@ class Event:
     json: bytes = field(repr=False, default=b"")  # rendered once, shared by every channel
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "tzShift": self.tz_shift, "utcTime": self.utc_time, "upTime": self.up_time,
-                "event": self.name, "params": self.params}
+        out: dict[str, Any] = {"id": self.id}
+        if self.hash:
+            out["hash"] = self.hash
+        out.update(tzShift=self.tz_shift, utcTime=self.utc_time, upTime=self.up_time, event=self.name,
+                   params=self.params)
+        return out
 
 
 Listener = Callable[[Event], None]
@@ -72,16 +78,26 @@ class EventLog:
         self.history: deque[Event] = deque(maxlen=capacity)
         self.next_id = 1
         self.listeners: list[Listener] = []
+        # Current firmware gives every event a `hash` of 16 hex digits (devices' recorded events, as
+        # helios2n-hass documents them: {id, hash, tzShift, utcTime, upTime, event, params}); the
+        # v2.15 manual's events have none. How the device derives it is not published: here it is a
+        # digest of the boot and the event id, so it names one event across reboots (ids restart at
+        # 1 after each) and is the same in every channel and pull (the event is rendered once).
+        self.hashes = False
+        self._boot_key = b""
 
-    def reset(self) -> None:
+    def reset(self, boot_key: bytes = b"") -> None:
         """A boot: the history is empty again and ids restart from 1."""
         self.history.clear()
         self.next_id = 1
+        self._boot_key = boot_key
 
     def emit(self, name: str, /, **params: Any) -> Event:
         # `name` is positional-only: events have a "name" param of their own (UserAuthenticated).
         now = self.clock.monotonic()
-        event = Event(id=self.next_id, tz_shift=self.tz_shift, utc_time=int(self._wall_time()),
+        event_id = self.next_id
+        digest = self._hash(event_id) if self.hashes else ""
+        event = Event(id=event_id, hash=digest, tz_shift=self.tz_shift, utc_time=int(self._wall_time()),
                       up_time=int(now - self._boot_time()), name=name, params=params, at=now)
         event.json = json.dumps(event.to_dict(), separators=(",", ":")).encode()
         self.next_id = (self.next_id + 1) & 0xFFFFFFFF or 1
@@ -89,6 +105,10 @@ class EventLog:
         for listener in list(self.listeners):
             listener(event)
         return event
+
+    def _hash(self, event_id: int) -> str:
+        """16 hex digits naming this boot's event `event_id` (keyed with the boot's id)."""
+        return hashlib.blake2b(event_id.to_bytes(4, "big"), digest_size=8, key=self._boot_key).hexdigest()
 
     def since(self, seconds: float) -> list[Event]:
         cutoff = self.clock.monotonic() - seconds

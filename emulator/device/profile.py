@@ -12,7 +12,6 @@ checked at load; a bad file fails with its path, the key and the reason.
 
 from __future__ import annotations
 
-import datetime
 import functools
 import hashlib
 import re
@@ -34,13 +33,14 @@ DEFAULT_PROFILE = "verso"
 # Firmware from which no function needs the Enhanced Integration licence (manual overview, 2.35).
 LICENCE_FREE_FROM = (2, 35)
 
-SERVICES = ("system", "switch", "io", "phone", "camera", "display", "logging", "audio", "email")
+SERVICES = ("system", "switch", "io", "phone", "camera", "display", "logging", "audio", "email", "automation")
 AUTH_METHODS = ("none", "basic", "digest")
 TRANSPORTS = ("http", "https")
 LICENCES = ("enhanced-integration", "enhanced-audio")
 SWITCH_MODES = ("monostable", "bistable")
 SWITCH_TYPES = ("normal", "security", "inverted")
 PORT_TYPES = ("input", "output")
+ACCOUNT_TYPES = ("general", "local", "msteams")
 DIGEST_ALGORITHMS = ("MD5", "SHA-256")
 
 
@@ -137,6 +137,7 @@ class SipAccountSettings:
     display_name: str
     enabled: bool
     registration_enabled: bool
+    account_type: str  # general | local | msteams (phone/status accountType)
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,14 @@ class User:
     cards: tuple[str, ...]
     codes: tuple[str, ...]
     switch: int
+
+
+@dataclass(frozen=True)
+class HttpTrigger:
+    """An HttpTrigger block of the device's Automation (automation/trigger, /enu/trigger/<name>)."""
+
+    name: str
+    switch: int  # the switch its Action activates (originator "automation"); 0 = none
 
 
 @dataclass(frozen=True)
@@ -184,7 +193,13 @@ class Timing:
 
 @dataclass(frozen=True)
 class Quirks:
+    """Behaviour of a real firmware that is unkind to clients, on by default where the profile's
+    firmware has it (an emulator kinder than the device hides client bugs); --no-quirks."""
+
     octet_stream_empty_post: bool  # fw 2.50: POST with an empty octet-stream body -> 14
+
+
+NO_QUIRKS = Quirks(octet_stream_empty_post=False)
 
 
 @dataclass(frozen=True)
@@ -210,6 +225,7 @@ class Profile:
     sip_accounts: tuple[SipAccountSettings, ...]
     calls: Calls
     users: tuple[User, ...]
+    http_triggers: tuple[HttpTrigger, ...]
     licences: frozenset[str]
     services: dict[str, Service]
     accounts: tuple[Account, ...]
@@ -234,12 +250,6 @@ class Profile:
 def zones() -> frozenset[str]:
     """The IANA time zone names (from the tzdata package where the system has none)."""
     return frozenset(zoneinfo.available_timezones())
-
-
-def zone_shift(zone: str, when: float) -> int:
-    """Minutes a zone is ahead of UTC at a moment."""
-    offset = datetime.datetime.fromtimestamp(when, zoneinfo.ZoneInfo(zone)).utcoffset()
-    return int(offset.total_seconds() // 60) if offset is not None else 0
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
@@ -313,6 +323,7 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 _MISSING = object()
 _SERIAL = re.compile(r"^\d{2}-\d{4}-\d{4}$")
 SW_VERSION = re.compile(r"^\d+\.\d+\.\d+\.\d+\.\d+$")
+_TRIGGER_NAME = re.compile(r"^[A-Za-z0-9]{1,64}$")  # "alphabetical characters and digits" (Automation manual)
 _MAC = re.compile(r"^([0-9A-F]{2}-){5}[0-9A-F]{2}$")
 _RESOLUTION = re.compile(r"^(\d{2,4})x(\d{2,4})$")
 _HEX_UID = re.compile(r"^[0-9A-F]{6,16}$")
@@ -485,6 +496,11 @@ class _Reader:
         calls = self.calls(r.table("calls", doc="how calls go"))
         users = tuple(self.user(t, len(switches), hardware.buttons)
                       for t in r.tables("users", doc="the directory: who is called, whose cards and codes open"))
+        triggers = tuple(self.http_trigger(t, len(switches))
+                         for t in r.tables("http_triggers", doc="Automation's HttpTrigger blocks: "
+                                                                "/api/automation/trigger and /enu/trigger/<name>"))
+        if len({t.name for t in triggers}) != len(triggers):
+            raise ProfileError(self.file, "http_triggers", "trigger names must be unique")
         lic = r.table("licence", doc="the licences installed")
         licences = frozenset(lic.strings("installed", list(LICENCES), choices=LICENCES,
                                          doc="Enhanced Integration is needed before firmware 2.35"))
@@ -513,7 +529,7 @@ class _Reader:
             name=name, path=str(path), description=description, identity=identity, tz_shift=tz_shift,
             time_zone=time_zone,
             camera=camera, display=display, hardware=hardware, switches=switches, ports=ports, door=door,
-            sip_accounts=sip, calls=calls, users=users, licences=licences, services=services,
+            sip_accounts=sip, calls=calls, users=users, http_triggers=triggers, licences=licences, services=services,
             accounts=accounts, security=security, events=events, timing=timing, quirks=quirks, email=email,
         )
         return profile
@@ -536,7 +552,8 @@ class _Reader:
             dev_type=t.str("dev_type", ""),
             variant_id=t.int("variant_id", 0, lo=0),
             customer_id=t.int("customer_id", 0, lo=0),
-            firmware_package=t.str("firmware_package", ""),
+            firmware_package=t.str("firmware_package", "", doc="system/info firmwarePackage (\"verso\" in the "
+                                   "manual's example); kept when another firmware is installed"),
         )
         t.done()
         return identity
@@ -633,6 +650,8 @@ class _Reader:
         acc = SipAccountSettings(
             number=t.str("number", ""), domain=t.str("domain", ""), display_name=t.str("display_name", ""),
             enabled=t.bool("enabled", True), registration_enabled=t.bool("registration_enabled", True),
+            account_type=t.str("account_type", "general", choices=ACCOUNT_TYPES, doc="local: calls on the "
+                                 "local network, never registers; msteams: a Microsoft Teams account"),
         )
         t.done()
         return acc
@@ -666,6 +685,14 @@ class _Reader:
                 raise t.fail(f"buttons[{i}]", f"expected a button number 1..{buttons}")
         t.done()
         return user
+
+    def http_trigger(self, t: _Table, switch_count: int) -> HttpTrigger:
+        trigger = HttpTrigger(name=t.str("name", pattern=_TRIGGER_NAME, doc="letters and digits: what "
+                                         "automation/trigger?id= and /enu/trigger/<name> call it"),
+                              switch=t.int("switch", 0, lo=0, hi=switch_count, doc="the switch its action "
+                                           "opens; 0: none"))
+        t.done()
+        return trigger
 
     def services(self, t: _Table) -> dict[str, Service]:
         transport_doc = "https: the service answers only over HTTPS (7 otherwise)"

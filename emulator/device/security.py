@@ -36,6 +36,7 @@ class Privilege(Enum):
     EMAIL = "email", "E-mail Control"
     KEYPAD = "keypad", "Keypad Monitoring"
     UID = "uid", "UID Monitoring"
+    AUTOMATION = "automation", "Access to Automation"  # automation/trigger (manual 5.19.1)
 
 
 ALL_PRIVILEGES = frozenset(p.value for p in Privilege)

@@ -169,7 +169,8 @@ PARAMS: dict[str, st.SearchStrategy] = {
     "display": values_for("internal", "external"),
     "automatic": values_for("0", "1", "2"),
     "utcTime": st.one_of(st.sampled_from(["0", "1700000000", "4294967295"]), numbers, junk_values),
-    "zone": values_for("Europe/Prague", "UTC", "Etc/GMT+12", "../../etc/passwd", "Nowhere/City"),
+    "zone": values_for("Europe/Prague", "UTC", "Etc/GMT+12", "../../etc/passwd", "Nowhere/City", "custom"),
+    "custom": values_for("UTC0", "CET-1CEST,M3.5.0,M10.5.0/3", "UTC-08:00", "UTC+99:99", "<+05", ",M13.9.9"),
     "fileid": values_for("0000abcd", "ZZZZZZZZ", "1", "ABCDEF12"),
 }
 KNOWN = set(PARAMS)
@@ -179,7 +180,7 @@ KNOWN = set(PARAMS)
 ROUTE_PARAMS: dict[str, tuple[str, ...]] = {
     "/api/system/time": ("automatic", "utcTime"),
     "/api/system/time/set": ("automatic", "utcTime"),
-    "/api/system/timezone": ("automatic", "zone"),
+    "/api/system/timezone": ("automatic", "zone", "custom"),
     "/api/firmware/reject": ("fileid",),
     "/api/switch/caps": ("switch",),
     "/api/switch/status": ("switch",),
@@ -200,7 +201,8 @@ ROUTE_PARAMS: dict[str, tuple[str, ...]] = {
     "/api/email/send": ("to", "subject", "body", "pictureCount", "width", "height"),
 }
 JSON_ROUTES = {p for p in ROUTES if p.startswith("/api/dir/")} | {"/api/phone/config"}
-BLOB_ROUTES = {"/api/firmware": "blob-fw", "/api/config": "blob-cfg", "/api/display/image": "blob-image"}
+BLOB_ROUTES = {"/api/firmware": "blob-fw", "/api/config": "blob-cfg", "/api/display/image": "blob-image",
+               "/api/cert/ca": "blob-cert", "/api/cert/user": "blob-pk"}
 random_names = st.one_of(junk_text, st.sampled_from(["blob-fw", "blob-cfg", "blob-image", "Switch", "ID", ""])) \
     .filter(lambda n: n not in KNOWN)
 

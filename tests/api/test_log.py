@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 
 import aiohttp
@@ -95,10 +96,30 @@ async def test_subscribe_then_pull_history_over_http(make_emulator, make_client)
     reply = await api.get("/api/log/pull", id=channel_id)
     assert reply.status == 200
     assert reply.content_type.startswith("application/json")
-    assert reply.json == {"success": True, "result": {"events": [{
-        "id": 1, "tzShift": 60, "utcTime": int(emu.clock.time()), "upTime": 0,
-        "event": "DeviceState", "params": {"state": "startup"}}]}}
+    [event] = reply.json["result"]["events"]
+    assert event == {"id": 1, "hash": event["hash"], "tzShift": 60, "utcTime": int(emu.clock.time()), "upTime": 0,
+                     "event": "DeviceState", "params": {"state": "startup"}}
     assert await pull(api, channel_id) == []  # events leave the queue once returned
+
+
+async def test_event_hash_names_one_event_in_every_channel_and_across_reboots(make_emulator, make_client):
+    """Current firmware sends `hash` (16 hex digits) with each event: the same for one event in
+    every channel and pull (include=all hands the history over again), different for each event,
+    and different for the same id after a reboot, when ids start from 1 again."""
+    clock = VirtualClock(start=WINTER)
+    emu = await make_emulator(clock=clock)
+    api = make_client(emu)
+    live = await subscribe(api)
+    emu.device.press("5")
+    first = await pull_all(api, live)
+    again = await pull_all(api, await subscribe(api, include="all"))
+    by_id = {e["id"]: e["hash"] for e in again}
+    assert [(e["id"], e["hash"]) for e in first] == [(e["id"], by_id[e["id"]]) for e in first]
+    assert len(set(by_id.values())) == len(by_id)
+    emu.device.restart(0)
+    clock.advance(0)
+    after = await pull_all(api, await subscribe(api, include="all"))
+    assert after[0]["id"] == 1 and after[0]["hash"] != by_id[1]
 
 
 PARAMS_2_15 = {
@@ -123,8 +144,7 @@ PARAMS_CURRENT = {
     **PARAMS_2_15,
     "MotionDetected": {"state": str, "ID": int},
     "SwitchStateChanged": {"switch": int, "state": bool, "originator": str},
-    "CallSessionStateChanged": {"direction": str, "state": str, "address": str, "sessionNumber": int,
-                                "callSequenceNumber": int},
+    "CallSessionStateChanged": {"session": int, "state": str},
     "DoorStateChanged": {"state": str},
     "UserAuthenticated": {"name": str, "uuid": str, "ap": int, "session": int},
 }
@@ -142,13 +162,18 @@ async def test_every_event_has_the_manuals_fields_and_param_types(make_emulator,
     raised = {e["event"] for e in events}
     assert raised == set(spec) - ({"TamperSwitchActivated"} if profile == "vario-2.15" else set())
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    hashes = profile != "vario-2.15"  # current firmware's events carry a hash; the 2.15 manual's do not
     for event in events:
-        assert list(event) == ["id", "tzShift", "utcTime", "upTime", "event", "params"]
+        assert list(event) == ["id"] + ["hash"] * hashes + ["tzShift", "utcTime", "upTime", "event", "params"]
+        if hashes:
+            assert type(event["hash"]) is str and re.fullmatch("[0-9a-f]{16}", event["hash"]), event
         assert event["tzShift"] == tz_shift
         assert all(type(event[k]) is int for k in ("id", "tzShift", "utcTime", "upTime"))
         params = dict(event["params"])
         if event["event"] == "CallStateChanged" and params["state"] == "terminated":
             assert type(params.pop("reason")) is str
+        if event["event"] == "CallSessionStateChanged" and params["state"] == "terminated":
+            assert params.pop("info") == {"reason": "normal"}
         expected = spec[event["event"]]
         assert set(params) == set(expected), event
         for key, kind in expected.items():
@@ -469,9 +494,12 @@ async def test_call_dial_over_the_api_raises_call_events(make_emulator, make_cli
     calls = [e["params"] for e in events if e["event"] == "CallStateChanged"]
     assert [(c["state"], c.get("reason")) for c in calls] == [
         ("connecting", None), ("ringing", None), ("connected", None), ("terminated", "busy")]
+    # 2N's CallSessionStateChanged: session and state, who started the session (the API here) and,
+    # when it ends, why; no direction/address/sessionNumber/callSequenceNumber.
     sessions = [e["params"] for e in events if e["event"] == "CallSessionStateChanged"]
-    assert [(s["state"], s["sessionNumber"], s["address"]) for s in sessions] == [
-        (state, session, "sip:555@sip.example.com") for state in ("connecting", "ringing", "connected", "idle")]
+    assert sessions == [{"session": session, "state": state, "originator": "api"}
+                        for state in ("connecting", "ringing", "connected")] + [
+        {"session": session, "state": "terminated", "originator": "api", "info": {"reason": "busy"}}]
 
 
 # -- log/caps ------------------------------------------------------------------------------

@@ -475,7 +475,9 @@ async def test_path_glob_picks_the_functions(emu, ctl, http):
 async def test_methods_pick_the_requests(emu, ctl, http):
     await ctl.fault(kind="status", status=503, methods=["post"])
     assert (await get(http, emu, "/api/system/info"))[0] == 200
-    assert (await get(http, emu, "/api/system/info", method="POST"))[0] == 503
+    # With a body: fw 2.50 refuses an empty octet-stream POST (a refusal is not faulted).
+    async with http.post(emu.url + "/api/system/info", data={"lang": "en"}) as resp:
+        assert resp.status == 503
 
 
 async def test_times_then_recover(emu, ctl, http):
