@@ -69,7 +69,8 @@ class Gate:
         service = device.security.service(route.service)
         refusal = None
         if route.needs == "camera" and device.profile.camera is None or \
-                route.needs == "display" and device.display is None:
+                route.needs == "display" and device.display is None or \
+                route.needs == "access" and not device.access.present:
             refusal = ErrorCode.NOT_SUPPORTED
         elif not service.enabled:
             refusal = ErrorCode.DISABLED

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
-from emulator.api import camera, directory, display, email, log, maintenance, misc, phone, switch, system
+from emulator.api import accesspoint, camera, directory, display, email, log, maintenance, misc, phone, switch, system
 from emulator.api import io as io_
 from emulator.api.params import FORM_LIMIT
 from emulator.device import levels
 
 GET_POST = frozenset({"GET", "POST"})
-WRITE = frozenset({"POST", "PUT"})
+POST = frozenset({"POST"})
+PUT = frozenset({"PUT"})
 EI = ("enhanced-integration",)  # "Licence: Yes" in the manual's table (firmware before 2.35)
 MB = 1024 * 1024
 
@@ -32,7 +33,7 @@ class Route:
     privilege: str | None  # None: no privilege needed (logging), or public
     methods: frozenset[str] = GET_POST
     licences: tuple[str, ...] = EI
-    needs: str | None = None  # "camera" or "display": without it the model answers 1
+    needs: str | None = None  # "camera", "display" or "access" (access points): without it the model answers 1
     since: tuple[int, int] = levels.V2_15  # older firmware does not know the path (2)
     public: bool = False  # answers without credentials (system/info)
     static: bool = False  # the reply depends only on the configuration (cached until it changes)
@@ -103,11 +104,19 @@ ROUTES: dict[str, Route] = _table(
     R("/api/audio/test", misc.audio_test, "audio", "audio", licences=EI + ("enhanced-audio",)),
     # E-mail
     R("/api/email/send", email.send, "email", "email"),
-    # Directory (newer firmware; JSON bodies)
+    # Directory (newer firmware; JSON bodies). Methods as in 2N's manual 5.14: template GET/POST,
+    # get and query POST, create, update and delete PUT only.
     R("/api/dir/template", directory.template, "system", "system", since=levels.CURRENT),
-    R("/api/dir/query", directory.query, "system", "system", since=levels.CURRENT),
-    R("/api/dir/get", directory.get, "system", "system", since=levels.CURRENT),
-    R("/api/dir/create", directory.create, "system", "system", since=levels.CURRENT, methods=WRITE),
-    R("/api/dir/update", directory.update, "system", "system", since=levels.CURRENT, methods=WRITE),
-    R("/api/dir/delete", directory.delete, "system", "system", since=levels.CURRENT, methods=WRITE),
+    R("/api/dir/query", directory.query, "system", "system", since=levels.CURRENT, methods=POST),
+    R("/api/dir/get", directory.get, "system", "system", since=levels.CURRENT, methods=POST),
+    R("/api/dir/create", directory.create, "system", "system", since=levels.CURRENT, methods=PUT),
+    R("/api/dir/update", directory.update, "system", "system", since=levels.CURRENT, methods=PUT),
+    R("/api/dir/delete", directory.delete, "system", "system", since=levels.CURRENT, methods=PUT),
+    # Access points (manual 5.17): service "API Access Control", privilege "Access Control"
+    R("/api/accesspoint/blocking/ctrl", accesspoint.blocking_ctrl, "access-control", "access-control",
+      needs="access", since=levels.CURRENT),
+    R("/api/accesspoint/blocking/status", accesspoint.blocking_status, "access-control", "access-control",
+      needs="access", since=levels.CURRENT),
+    R("/api/accesspoint/grantaccess", accesspoint.grant_access, "access-control", "access-control",
+      needs="access", since=levels.GRANT_ACCESS),
 )

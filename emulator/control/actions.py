@@ -32,13 +32,28 @@ def key_up(e: Emulator, key: str) -> None:
 
 
 def code(e: Emulator, code: str) -> dict:
-    """A code typed on the keypad; a valid switch or user code opens its switch."""
+    """A code typed on the keypad (access point 0); a switch code opens its switch, a user's PIN
+    or switch code opens theirs when the user may pass (validity, access point, blocking)."""
     return {"valid": e.device.enter_code(code)}
 
 
 def card(e: Emulator, uid: str, direction: str = "any", reader: str = "") -> dict:
-    """A card held to the reader; a card of a directory user opens that user's switch."""
+    """A card held to the reader ("out": the Exit access point); a directory user's card opens
+    that user's switch when the user may pass."""
     return {"valid": e.device.swipe_card(uid, direction, reader or None)}
+
+
+def mobile_key(e: Emulator, authid: str, direction: str = "in", action: int = 0) -> dict:
+    """A phone presents a Bluetooth mobile key: `authid` of its pairing (a user's
+    `access.mobkey`); MobKeyEntered, then the user passes or is refused. Needs Bluetooth."""
+    return {"valid": e.device.present_mobile_key(authid, direction, action)}
+
+
+def wave(e: Emulator, type: str = "touch", authid: str = "") -> dict:  # noqa: A002 - the event's word
+    """A wave at the Bluetooth reader (WaveKeyActivated); with `authid`, the phone then presents
+    its mobile key. Needs Bluetooth."""
+    e.device.wave(type)
+    return {"valid": e.device.present_mobile_key(authid) if authid else None}
 
 
 def input(e: Emulator, port: str, state: bool) -> None:  # noqa: A001 - the manual's word
@@ -97,7 +112,7 @@ def audio_result(e: Emulator, result: str) -> None:
 
 
 ACTIONS: dict[str, Callable[..., Any]] = {fn.__name__.replace("_", "-"): fn for fn in (
-    press, key_down, key_up, code, card, input, door, motion, noise, tamper,
+    press, key_down, key_up, code, card, mobile_key, wave, input, door, motion, noise, tamper,
     incoming_call, peer_answers, peer_hangs_up, peer_busy, registration, audio_result,
 )}
 

@@ -13,3 +13,5 @@ HOLD_TIMEOUT = (2, 36)  # switch/status holdTimeout, switch/ctrl timeout
 MOTION_ID = (2, 38)  # MotionDetected gains ID
 TIMEZONE = (2, 44)  # system/timezone(+caps)
 SIP_NUMBER_ALWAYS = (2, 47)  # phone/status always returns sipNumber
+GRANT_ACCESS = (2, 37)  # accesspoint/grantaccess, event ApiAccessRequested (manual release notes)
+GRANT_DOOR_SWITCH = (2, 49)  # grantaccess opens the configured door switch, no longer always switch 1

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emulator.device.dir_templates import TEMPLATES
 from emulator.device.security import Account, Service, parse_privileges
 from emulator.resources import data_dir
 
@@ -33,7 +34,7 @@ DEFAULT_PROFILE = "verso"
 # Firmware from which no function needs the Enhanced Integration licence (manual overview, 2.35).
 LICENCE_FREE_FROM = (2, 35)
 
-SERVICES = ("system", "switch", "io", "phone", "camera", "display", "logging", "audio", "email")
+SERVICES = ("system", "switch", "io", "phone", "camera", "display", "logging", "audio", "email", "access-control")
 AUTH_METHODS = ("none", "basic", "digest")
 TRANSPORTS = ("http", "https")
 LICENCES = ("enhanced-integration", "enhanced-audio")
@@ -104,6 +105,12 @@ class Hardware:
     tamper: bool
     microphone: bool
     buttons: int  # quick-dial buttons %1..%N
+    bluetooth: bool  # a Bluetooth reader: mobile keys (MobKeyEntered) and the wave gesture
+
+    @property
+    def access_control(self) -> bool:
+        """Whether the device reads credentials at access points (keypad, cards, mobile keys)."""
+        return self.keypad or bool(self.card_reader) or self.bluetooth
 
 
 @dataclass(frozen=True)
@@ -152,8 +159,20 @@ class User:
     peers: tuple[str, ...]
     buttons: tuple[int, ...]
     cards: tuple[str, ...]
-    codes: tuple[str, ...]
+    pin: str
     switch: int
+
+
+@dataclass(frozen=True)
+class DirectorySettings:
+    template: str  # the model family of dir/template (dir_templates.py)
+    max_users: int
+
+
+@dataclass(frozen=True)
+class AccessPointSettings:
+    entry: bool  # access point 0 enabled
+    exit: bool  # access point 1 enabled
 
 
 @dataclass(frozen=True)
@@ -209,6 +228,8 @@ class Profile:
     sip_accounts: tuple[SipAccountSettings, ...]
     calls: Calls
     users: tuple[User, ...]
+    directory: DirectorySettings
+    access: AccessPointSettings
     licences: frozenset[str]
     services: dict[str, Service]
     accounts: tuple[Account, ...]
@@ -309,6 +330,7 @@ _MAC = re.compile(r"^([0-9A-F]{2}-){5}[0-9A-F]{2}$")
 _RESOLUTION = re.compile(r"^(\d{2,4})x(\d{2,4})$")
 _HEX_UID = re.compile(r"^[0-9A-F]{6,16}$")
 _CODE = re.compile(r"^\d{2,16}$")
+_PIN = re.compile(r"^(\d{2,16})?$")
 
 
 class _Table:
@@ -440,7 +462,13 @@ class _Reader:
         if not 1 <= len(sip) <= 4:
             raise ProfileError(self.file, "sip_accounts", "a device has 1 to 4 SIP accounts")
         calls = self.calls(r.table("calls"))
-        users = tuple(self.user(t, len(switches), hardware.buttons) for t in r.tables("users"))
+        directory = self.directory(r.table("directory"))
+        users = tuple(self.user(t, len(switches), hardware.buttons, directory.template) for t in r.tables("users"))
+        if len(users) > directory.max_users:
+            raise ProfileError(self.file, "users", f"more than directory.max_users ({directory.max_users})")
+        ap = r.table("access")
+        access = AccessPointSettings(entry=ap.bool("entry", True), exit=ap.bool("exit", True))
+        ap.done()
         lic = r.table("licence")
         licences = frozenset(lic.strings("installed", list(LICENCES), choices=LICENCES))
         lic.done()
@@ -464,7 +492,7 @@ class _Reader:
             name=name, path=str(path), description=description, identity=identity, tz_shift=tz_shift,
             time_zone=time_zone,
             camera=camera, display=display, hardware=hardware, switches=switches, ports=ports, door=door,
-            sip_accounts=sip, calls=calls, users=users, licences=licences, services=services,
+            sip_accounts=sip, calls=calls, users=users, directory=directory, access=access, licences=licences, services=services,
             accounts=accounts, security=security, events=events, timing=timing, quirks=quirks, email=email,
         )
         return profile
@@ -532,7 +560,7 @@ class _Reader:
     def hardware(self, t: _Table) -> Hardware:
         hw = Hardware(keypad=t.bool("keypad", False), card_reader=t.str("card_reader", ""),
                       tamper=t.bool("tamper", False), microphone=t.bool("microphone", True),
-                      buttons=t.int("buttons", 1, lo=0, hi=150))
+                      buttons=t.int("buttons", 1, lo=0, hi=150), bluetooth=t.bool("bluetooth", False))
         t.done()
         return hw
 
@@ -580,20 +608,40 @@ class _Reader:
         t.done()
         return calls
 
-    def user(self, t: _Table, switch_count: int, buttons: int) -> User:
+    def directory(self, t: _Table) -> DirectorySettings:
+        settings = DirectorySettings(template=t.str("template", "verso", choices=tuple(TEMPLATES)),
+                                     max_users=t.int("max_users", 10_000, lo=1, hi=10_000))
+        t.done()
+        return settings
+
+    def user(self, t: _Table, switch_count: int, buttons: int, family: str) -> User:
         name = t.str("name")
+        # `codes` is the older name of `pin` (one code).
+        codes = t.strings("codes", [], pattern=_CODE)
+        if len(codes) > 1:
+            raise t.fail("codes", "a user has one PIN (use `pin`)")
         user = User(
             name=name,
             uuid=t.str("uuid", str(uuid.UUID(bytes=hashlib.md5(name.encode()).digest())).upper()),
             peers=t.strings("peers", []),
             buttons=tuple(t.get("buttons", list, [])),
             cards=t.strings("cards", [], pattern=_HEX_UID),
-            codes=t.strings("codes", [], pattern=_CODE),
+            pin=t.str("pin", codes[0] if codes else "", pattern=_PIN),
             switch=t.int("switch", 1, lo=1, hi=switch_count),
         )
         for i, button in enumerate(user.buttons):
             if isinstance(button, bool) or not isinstance(button, int) or not 1 <= button <= max(buttons, 1):
                 raise t.fail(f"buttons[{i}]", f"expected a button number 1..{buttons}")
+        # What the model's directory template has room for (dir/template of the family).
+        template = TEMPLATES[family]
+        room = {"peers": len(template.get("callPos", [])), "buttons": 150 if "buttons" in template else 0,
+                "cards": len(template.get("access", {}).get("card", [])),
+                "pin": 1 if "pin" in template.get("access", {}) else 0}
+        given = {"peers": len(user.peers), "buttons": len(user.buttons), "cards": len(user.cards),
+                 "pin": 1 if user.pin else 0}
+        for key, count in given.items():
+            if count > room[key]:
+                raise t.fail(key, f"the {family!r} directory template has room for {room[key]}")
         t.done()
         return user
 

@@ -36,6 +36,7 @@ class Privilege(Enum):
     EMAIL = "email", "E-mail Control"
     KEYPAD = "keypad", "Keypad Monitoring"
     UID = "uid", "UID Monitoring"
+    ACCESS_CONTROL = "access-control", "Access Control"  # accesspoint/* (manual 5.17)
 
 
 ALL_PRIVILEGES = frozenset(p.value for p in Privilege)
