@@ -298,15 +298,8 @@ class Device:
             raise invalid("uid")
         if direction not in CARD_DIRECTIONS:
             raise invalid("direction")
-        ap = access_.EXIT if direction == "out" else access_.ENTRY
-        session = self._session(ap)
-        user = self.directory.by_card(uid)
-        self.events.emit("CardEntered", **self._access_params(ap, session, direction=direction),
-                         reader=reader or self.profile.hardware.card_reader, uid=uid, **self._user_params(user),
-                         valid=user is not None)
-        if user is not None:
-            self.admit(ap, session, user, user.switch)
-        return user is not None
+        return self._read("CardEntered", self.directory.by_card(uid), direction=direction,
+                          reader=reader or self.profile.hardware.card_reader, uid=uid)
 
     def present_mobile_key(self, authid: str, direction: str = "in", action: int = 0) -> bool:
         """A phone presents a Bluetooth mobile key (its pairing's authid); "out" is the Exit
@@ -318,12 +311,17 @@ class Device:
             raise invalid("authid")
         if direction not in MOBILE_KEY_DIRECTIONS:
             raise invalid("direction")
-        ap = access_.EXIT if direction == "out" else access_.ENTRY
-        session = self._session(ap)
-        user = self.directory.by_mobile_key(authid)
         # MobKeyEntered {ap, session, direction, action, authid, uuid, valid}: a recording of a real device
-        self.events.emit("MobKeyEntered", ap=ap, session=session, direction=direction, action=action,
-                         authid=authid.lower(), **self._user_params(user), valid=user is not None)
+        return self._read("MobKeyEntered", self.directory.by_mobile_key(authid), direction=direction,
+                          action=action, authid=authid.lower())
+
+    def _read(self, name: str, user: DirectoryUser | None, **params: object) -> bool:
+        """A reader read a credential: its event at the access point of its direction ("out" is
+        Exit), then the user it names let through or refused. True when a user holds it."""
+        ap = access_.EXIT if params["direction"] == "out" else access_.ENTRY
+        session = self._session(ap)
+        self.events.emit(name, **self._access_params(ap, session, **params), **self._user_params(user),
+                         valid=user is not None)
         if user is not None:
             self.admit(ap, session, user, user.switch)
         return user is not None
