@@ -133,7 +133,7 @@ def _body(call: Call, blob: str) -> dict[str, Any]:
     if body is None and blob in call.params.blobs:
         try:
             body = json.loads(call.params.blobs[blob]) if call.params.blobs[blob].strip() else None
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # not JSON (UnicodeDecodeError is a ValueError), or nested too deep
             raise ApiError(ErrorCode.PROCESSING_ERROR, description="malformed request body") from None
     if body is None:
         return {}
@@ -237,6 +237,8 @@ def create(call: Call) -> dict:
         old = directory.get(uuid)
         user = directory.new_user(uuid, old.switch if old is not None else call.device.profile.door.switch)
         created.append(_merged(user, item, directory.template))
+    if not created:  # "the device response contains only the key series" (manual 5.14.2)
+        return {"series": directory.series}
     if not directory.room_for(sum(1 for u in created if directory.get(u.uuid) is None)):
         raise failed("directory full")
     return _written(call, created)

@@ -143,6 +143,18 @@ async def test_directory_json_as_multipart_parts(api, emu):
     assert emu.device.enter_code("2468") is False
 
 
+@pytest.mark.parametrize("blob", [b"[" * 50_000, b"\xff\xfe", b"{not json"])
+async def test_an_unreadable_part_is_14_without_a_traceback(api, blob, caplog):
+    with caplog.at_level(logging.ERROR):
+        reply = await api.request("PUT", "/api/dir/create", data=form(**{"blob-dir_new": blob}))
+    assert reply.error == {"code": 14, "description": "malformed request body"}
+    assert not caplog.records
+
+
+async def test_create_without_users_answers_the_series_only(api, emu):
+    assert (await api.request("PUT", "/api/dir/create", json={})).result == {"series": emu.device.directory.series}
+
+
 async def test_create_refuses_a_taken_uuid_unless_forced(api):
     [created] = await create(api, [FULL_USER])
     again = await api.request("PUT", "/api/dir/create", json={"users": [{"uuid": created["uuid"], "name": "Other"}]})
