@@ -266,3 +266,27 @@ def test_parse_does_not_touch_the_device():
     assert changes.device_name == "Elsewhere"
     assert config.export(device) == before
     assert [s.config for s in device.switches] == switches
+
+
+def test_a_directory_saved_by_an_earlier_version_still_loads():
+    """Files of the earlier layout (a leaf per value, the rest as Extra JSON) keep their users."""
+    device = make()
+    upload(device, document(
+        '<Directory><User Uuid="abc-1"><Name>Alice</Name><Switch>2</Switch><Peer>sip:1@x</Peer>'
+        '<Button>3</Button><Card>0a0b0c</Card><Code>55</Code>'
+        '<Extra>{"email": "alice@example.com", "owner": "My2N"}</Extra></User></Directory>'))
+    [alice] = device.directory
+    assert (alice.uuid, alice.name, alice.switch, alice.peers, alice.buttons, alice.cards, alice.pin) == (
+        "ABC-1", "Alice", 2, ["sip:1@x"], [3], ["0A0B0C"], "55")
+    assert (alice.record["email"], alice.record["owner"]) == ("alice@example.com", "My2N")
+    assert device.enter_code("55") is True and device.switches.get(2).active
+
+
+def test_a_bad_directory_record_refuses_the_whole_file():
+    device = make()
+    before = config.export(device)
+    for record in ('{"name": "A", "albert": 1}', '{"access": {"pin": "x"}}', '[1]', '{'):
+        with pytest.raises(ApiError) as err:
+            upload(device, document(f'<Directory><User Uuid="A-1"><Record>{record}</Record></User></Directory>'))
+        assert err.value.code == ErrorCode.INVALID_PARAMETER
+    assert config.export(device) == before
