@@ -492,8 +492,8 @@ class _Reader:
             name=name, path=str(path), description=description, identity=identity, tz_shift=tz_shift,
             time_zone=time_zone,
             camera=camera, display=display, hardware=hardware, switches=switches, ports=ports, door=door,
-            sip_accounts=sip, calls=calls, users=users, directory=directory, access=access, licences=licences, services=services,
-            accounts=accounts, security=security, events=events, timing=timing, quirks=quirks, email=email,
+            sip_accounts=sip, calls=calls, users=users, directory=directory, access=access, licences=licences,
+            services=services, accounts=accounts, security=security, events=events, timing=timing, quirks=quirks, email=email,
         )
         return profile
 
