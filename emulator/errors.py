@@ -38,6 +38,8 @@ class ErrorCode(IntEnum):
     NO_DATA = 15, "no data available"
     # Newer firmware only (py2n knows them); never raised by a 2.15 profile.
     PARAMETER_COLLISION = 17, "parameter collision"
+    # py2n's name; accesspoint/* describe it as "access point disabled" (2N's manual 5.17.1)
+    REJECTED = 18, "rejected"
 
 
 class ApiError(Exception):

@@ -1,65 +1,140 @@
-"""The directory of newer firmware: dir/template, dir/query, dir/get, dir/create, dir/update,
-dir/delete (JSON bodies).
+"""The directory of newer firmware (2N's manual 5.14): dir/template, dir/query, dir/get (POST),
+dir/create, dir/update, dir/delete (PUT).
 
-A user on the wire:
+The request is JSON: an application/json body, or the same JSON in a multipart part, `blob-json`
+for dir/query and dir/get and `blob-dir_new` for dir/create, dir/update and dir/delete (what
+2n-helios-client and a device test suite send). A user on the wire has every field of the model's
+template (dir/template), e.g. for a Verso:
 
-    {"uuid": "...", "deleted": false, "timestamp": 7, "name": "Reception",
-     "callPos": [{"peer": "sip:100@sip.example.com"}], "buttons": "1",
-     "access": {"pin": "1234", "card": ["1A2B3C4D"]}}
+    {"uuid": "...", "deleted": false, "owner": "", "name": "Reception", "photo": "", "email": "",
+     "treepath": "/", "virtNumber": "", "deputy": "", "buttons": "1",
+     "callPos": [{"peer": "sip:100@sip.example.com", "profiles": "", "grouped": false, "ipEye": ""}, ...],
+     "access": {"validFrom": "0", "validTo": "0", "accessPoints": [{"enabled": true, "profiles": ""}, ...],
+                "pairingExpired": false, "virtCard": "", "card": ["1A2B3C4D", ""], "mobkey": "", "fpt": "",
+                "pin": "1234", "accessException": false, "code": ["", "", "", ""], "licensePlates": "",
+                "liftFloors": ""},
+     "timestamp": 7}
 
-Fields the model does not use (email, owner, photo, ...) are kept as given and returned. Every
-change takes the directory's next timestamp; dir/query with `iterator.timestamp` returns what
-changed since, tombstones of deleted users included.
+dir/query and dir/get return the fields named in `fields` ("name", "access.pin", "callPos.peer",
+"callPos[1].grouped"; unknown names are ignored), every field for `"fields": []`, and the fields
+with non-default values when `fields` is absent (manual 5.14.5, 5.14.6). Every change takes the
+directory's next timestamp; dir/query with `iterator.timestamp` returns what changed since,
+tombstones of deleted users included.
+
+Where the manual has the device process each entry of a request on its own and report the
+entries it refused, the emulator refuses the whole request (12 `users`) and changes nothing: the
+shape of those per-entry errors is not public.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from typing import Any
 
 from emulator.api.call import Call
-from emulator.device.directory import DirectoryUser, new_uuid
-from emulator.errors import failed, invalid
+from emulator.device.directory import DirectoryUser, RecordError, merge, new_uuid
+from emulator.errors import ApiError, ErrorCode, failed, invalid, missing
 
 _UUID = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
-_MODEL_FIELDS = {"uuid", "deleted", "timestamp", "name", "callPos", "buttons", "access"}
-MAX_EXTRA = 4096  # bytes of JSON a client may store per user beyond the model's fields
+_SEGMENT = re.compile(r"^([A-Za-z]+)(?:\[(\d{1,3})\])?$")
+MAX_ENTRIES = 1000  # users in one request
 PARAM = "users"
 RESERVED = "00000000-0000-0000-0000-000000000000"  # the all-zero uuid is reserved
+READ_BLOB = "blob-json"  # dir/query, dir/get
+WRITE_BLOB = "blob-dir_new"  # dir/create, dir/update, dir/delete
+_MISSING = object()
 
 
-def render(user: DirectoryUser, fields: list[str] | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {"uuid": user.uuid, "deleted": user.deleted, "timestamp": user.timestamp}
-    if not user.deleted:
-        data.update(user.extra)
-        data.update(name=user.name, callPos=[{"peer": p} for p in user.peers],
-                    buttons=",".join(str(b) for b in user.buttons),
-                    access={"pin": user.codes[0] if user.codes else "", "card": list(user.cards)})
-    return data if fields is None else _only(data, fields)
+# ----------------------------------------------------------------------------- rendering
 
 
-def _only(data: dict[str, Any], fields: list[str]) -> dict[str, Any]:
-    """Keep uuid and the requested fields; "callPos.peer" keeps only `peer` in each element."""
-    out: dict[str, Any] = {"uuid": data["uuid"]}
-    if data.get("deleted"):
-        out["deleted"] = True
+def render(user: DirectoryUser, template: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
+    if user.deleted:
+        return {"uuid": user.uuid, "deleted": True, "timestamp": user.timestamp}
+    meta = {"uuid": user.uuid, "deleted": False, "timestamp": user.timestamp}
+    full = {key: meta[key] if key in meta else copy.deepcopy(user.record[key]) for key in template}
+    if fields is None:  # "all fields with non-default values"
+        return {"uuid": user.uuid, **_non_default(full, template)}
+    if not fields:  # "if an empty array is submitted, all available fields are returned"
+        return full
+    out: dict[str, Any] = {"uuid": user.uuid}
     for path in fields:
-        head, _, rest = path.partition(".")
-        if head not in data:
-            continue
-        value = data[head]
-        if rest and isinstance(value, list):
-            out[head] = [{rest: item.get(rest)} for item in value if isinstance(item, dict)]
-        elif rest and isinstance(value, dict):
-            out.setdefault(head, {})[rest] = value.get(rest)
-        else:
-            out[head] = value
+        segments = _segments(path)
+        picked = _pick(full, segments) if segments else _MISSING
+        if picked is not _MISSING:
+            _combine(out, picked)
     return out
 
 
-def _body(call: Call) -> dict[str, Any]:
+def _non_default(value: dict[str, Any], default: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, item in value.items():
+        if isinstance(item, dict):
+            item = _non_default(item, default[key])
+            if item:
+                out[key] = item
+        elif item != default[key]:
+            out[key] = item
+    return out
+
+
+def _segments(path: str) -> list[tuple[str, int | None]] | None:
+    out = []
+    for part in path.split("."):
+        match = _SEGMENT.match(part)
+        if match is None:
+            return None
+        out.append((match.group(1), None if match.group(2) is None else int(match.group(2))))
+    return out
+
+
+def _pick(value: Any, segments: list[tuple[str, int | None]]) -> Any:
+    """The part of a user a field path names ("callPos[1].grouped" -> {"callPos": [{}, {"grouped": ..}, {}]})."""
+    name, index = segments[0]
+    if not isinstance(value, dict) or name not in value:
+        return _MISSING
+    child = value[name]
+    if index is not None:
+        if not isinstance(child, list) or index >= len(child):
+            return _MISSING
+        sub = _pick_rest(child[index], segments[1:])
+        return _MISSING if sub is _MISSING else {name: [sub if i == index else {} for i in range(len(child))]}
+    sub = _pick_rest(child, segments[1:])
+    return _MISSING if sub is _MISSING else {name: sub}
+
+
+def _pick_rest(value: Any, rest: list[tuple[str, int | None]]) -> Any:
+    if not rest:
+        return copy.deepcopy(value)
+    if isinstance(value, list):
+        subs = [_pick(item, rest) for item in value]
+        return _MISSING if all(s is _MISSING for s in subs) else [{} if s is _MISSING else s for s in subs]
+    return _pick(value, rest)
+
+
+def _combine(into: Any, part: Any) -> Any:
+    if isinstance(into, dict) and isinstance(part, dict):
+        for key, value in part.items():
+            into[key] = _combine(into[key], value) if key in into else value
+        return into
+    if isinstance(into, list) and isinstance(part, list) and len(into) == len(part):
+        return [_combine(a, b) for a, b in zip(into, part, strict=True)]
+    return part
+
+
+# ----------------------------------------------------------------------------- requests
+
+
+def _body(call: Call, blob: str) -> dict[str, Any]:
+    """The request's JSON: an application/json body or the multipart part `blob`."""
     body = call.params.json
+    if body is None and blob in call.params.blobs:
+        try:
+            body = json.loads(call.params.blobs[blob]) if call.params.blobs[blob].strip() else None
+        except (ValueError, RecursionError):  # not JSON (UnicodeDecodeError is a ValueError), or nested too deep
+            raise ApiError(ErrorCode.PROCESSING_ERROR, description="malformed request body") from None
     if body is None:
         return {}
     if not isinstance(body, dict):
@@ -67,9 +142,13 @@ def _body(call: Call) -> dict[str, Any]:
     return body
 
 
-def _users(call: Call) -> list[dict[str, Any]]:
-    users = call.json_object(PARAM)
-    if not isinstance(users, list) or not all(isinstance(u, dict) for u in users) or len(users) > 1000:
+def _entries(body: dict[str, Any], required: bool = True) -> list[dict[str, Any]]:
+    if PARAM not in body:
+        if required:
+            raise missing(PARAM)
+        return []
+    users = body[PARAM]
+    if not isinstance(users, list) or not all(isinstance(u, dict) for u in users) or len(users) > MAX_ENTRIES:
         raise invalid(PARAM)
     return users
 
@@ -83,52 +162,40 @@ def _fields(body: dict[str, Any]) -> list[str] | None:
     return fields
 
 
-def _apply(user: DirectoryUser, data: dict[str, Any]) -> None:
-    """Change a user from a client's JSON; 12 users on anything the device would not take."""
+def _uuid(item: dict[str, Any]) -> str:
+    uuid = item.get("uuid")
+    if not isinstance(uuid, str) or not _UUID.match(uuid.upper()) or uuid.upper() == RESERVED:
+        raise invalid(PARAM)
+    return uuid.upper()
+
+
+def _merged(user: DirectoryUser, item: dict[str, Any], template: dict[str, Any]) -> DirectoryUser:
     try:
-        if "name" in data:
-            if not isinstance(data["name"], str) or not data["name"].strip():
-                raise ValueError("name")
-            user.name = data["name"]
-        if "callPos" in data:
-            user.peers = [str(p["peer"]) for p in data["callPos"] if p.get("peer")]
-        if "buttons" in data:
-            buttons = data["buttons"]
-            items = buttons.replace(";", ",").split(",") if isinstance(buttons, str) else list(buttons)
-            user.buttons = [int(b) for b in items if str(b).strip()]
-            if any(not 1 <= b <= 150 for b in user.buttons):
-                raise ValueError("buttons")
-        access = data.get("access")
-        if access is not None:
-            if "card" in access:
-                cards = [str(c).upper() for c in access["card"]]
-                if any(not re.fullmatch(r"[0-9A-F]{6,16}", c) for c in cards):
-                    raise ValueError("card")
-                user.cards = cards
-            if "pin" in access:
-                pin = str(access["pin"])
-                if pin and not (pin.isdigit() and 2 <= len(pin) <= 16):
-                    raise ValueError("pin")
-                user.codes = [pin] if pin else []
-        extra = {k: v for k, v in data.items() if k not in _MODEL_FIELDS}
-        if extra:
-            merged = {**user.extra, **extra}
-            if len(json.dumps(merged)) > MAX_EXTRA:
-                raise ValueError("too much data")
-            user.extra = merged
-    except (AttributeError, KeyError, OverflowError, TypeError, ValueError):
+        user.record = merge(user.record, item, template)
+    except RecordError:
         raise invalid(PARAM) from None
+    return user
+
+
+def _written(call: Call, users: list[DirectoryUser]) -> dict[str, Any]:
+    directory = call.device.directory
+    for user in users:  # every entry was checked first: nothing half-done
+        directory.put(user)
+    if users:
+        call.device.configured()
+    return {"series": directory.series, "users": [{"uuid": u.uuid, "timestamp": u.timestamp} for u in users]}
+
+
+# ----------------------------------------------------------------------------- functions
 
 
 def template(call: Call) -> dict:
-    blank = DirectoryUser(uuid="", name="", peers=[""], buttons=[], cards=[], codes=[], switch=1)
-    user = render(blank)
-    user.update(uuid="", timestamp=0, email="", owner="", treepath="/")
-    return {"series": call.device.directory.series, "users": [user]}
+    directory = call.device.directory
+    return {"series": directory.series, "users": [copy.deepcopy(directory.template)]}
 
 
 def query(call: Call) -> dict:
-    body = _body(call)
+    body = _body(call, READ_BLOB)
     directory = call.device.directory
     iterator = body.get("iterator") or {}
     since = iterator.get("timestamp", 0) if isinstance(iterator, dict) else 0
@@ -137,64 +204,71 @@ def query(call: Call) -> dict:
     if body.get("series") not in (None, directory.series):
         since = 0  # another series: the client must start over
     fields = _fields(body)
-    users = [render(u, fields) for u in directory.users.values()
+    users = [render(u, directory.template, fields) for u in directory.users.values()
              if u.timestamp > since and (since > 0 or not u.deleted)]
     return {"series": directory.series, "iterator": {"timestamp": directory.timestamp}, "users": users}
 
 
 def get(call: Call) -> dict:
-    body = _body(call)
+    body = _body(call, READ_BLOB)
     directory = call.device.directory
     fields = _fields(body)
     out = []
-    for item in _users(call):
+    for item in _entries(body, required=False):
         user = directory.users.get(str(item.get("uuid", "")).upper())
-        out.append(render(user, fields) if user is not None else {"uuid": item.get("uuid"), "deleted": True})
+        out.append(render(user, directory.template, fields) if user is not None
+                   else {"uuid": item.get("uuid"), "deleted": True})
     return {"series": directory.series, "users": out}
 
 
 def create(call: Call) -> dict:
+    """Create users (or, with force, overwrite them with a fresh record). Several users are
+    created all or none: the cap, a taken uuid or a bad field refuses the whole request."""
+    body = _body(call, WRITE_BLOB)
     directory = call.device.directory
-    created = []
-    for item in _users(call):
-        if directory.full:
-            raise failed("directory full")
-        uuid = str(item.get("uuid") or new_uuid()).upper()
-        if not _UUID.match(uuid) or uuid == RESERVED or directory.get(uuid) is not None:
+    force = call.params.get("force", "0") == "1" or body.get("force") is True  # query (latest) or JSON (older)
+    created: list[DirectoryUser] = []
+    seen: set[str] = set()
+    for item in _entries(body, required=False):
+        uuid = _uuid(item) if "uuid" in item else new_uuid()
+        if uuid in seen or (directory.get(uuid) is not None and not force):
             raise invalid(PARAM)
-        if not isinstance(item.get("name"), str):
-            raise invalid(PARAM)
-        user = DirectoryUser(uuid, "", [], [], [], [], call.device.profile.door.switch)
-        _apply(user, item)
-        created.append(user)
-    for user in created:  # all checked first: nothing half-created
-        directory.put(user)
-    call.device.configured()
-    return {"series": directory.series, "users": [{"uuid": u.uuid, "timestamp": u.timestamp} for u in created]}
+        seen.add(uuid)
+        old = directory.get(uuid)
+        user = directory.new_user(uuid, old.switch if old is not None else call.device.profile.door.switch)
+        created.append(_merged(user, item, directory.template))
+    if not created:  # "the device response contains only the key series" (manual 5.14.2)
+        return {"series": directory.series}
+    if not directory.room_for(sum(1 for u in created if directory.get(u.uuid) is None)):
+        raise failed("directory full")
+    return _written(call, created)
 
 
 def update(call: Call) -> dict:
+    body = _body(call, WRITE_BLOB)
     directory = call.device.directory
-    changes = []
-    for item in _users(call):
-        user = directory.get(str(item.get("uuid", "")))
-        if user is None:
+    changed: list[DirectoryUser] = []
+    for item in _entries(body):
+        user = directory.get(_uuid(item))
+        if user is None or any(u.uuid == user.uuid for u in changed):
             raise invalid(PARAM)
-        copy = DirectoryUser(**{**vars(user), "peers": list(user.peers), "buttons": list(user.buttons),
-                                "cards": list(user.cards), "codes": list(user.codes), "extra": dict(user.extra)})
-        _apply(copy, item)
-        changes.append(copy)
-    for user in changes:
-        directory.put(user)
-    call.device.configured()
-    return {"series": directory.series, "users": [{"uuid": u.uuid, "timestamp": u.timestamp} for u in changes]}
+        changed.append(_merged(user.copy(), item, directory.template))
+    return _written(call, changed)
 
 
 def delete(call: Call) -> dict:
+    body = _body(call, WRITE_BLOB)
     directory = call.device.directory
-    uuids = [str(item.get("uuid", "")) for item in _users(call)]
-    if any(directory.get(u) is None for u in uuids):
-        raise invalid(PARAM)
-    deleted = [directory.delete(u) for u in uuids]
-    call.device.configured()
-    return {"series": directory.series, "users": [{"uuid": u.uuid, "timestamp": u.timestamp} for u in deleted if u]}
+    if "owner" in body and PARAM not in body:  # every user of a management system (manual 5.14.4)
+        owner = body["owner"]
+        if not isinstance(owner, str):
+            raise invalid("owner")
+        uuids = [u.uuid for u in directory if u.record.get("owner") == owner]
+    else:
+        uuids = [_uuid(item) for item in _entries(body)]
+        if len(set(uuids)) != len(uuids) or any(directory.get(u) is None for u in uuids):
+            raise invalid(PARAM)
+    deleted = [user for uuid in uuids if (user := directory.delete(uuid)) is not None]
+    if deleted:
+        call.device.configured()
+    return {"series": directory.series, "users": [{"uuid": u.uuid, "timestamp": u.timestamp} for u in deleted]}

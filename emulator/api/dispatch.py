@@ -34,12 +34,13 @@ log = logging.getLogger("emulator.api")
 # One line per /api request, at INFO: the client and the journal entry in words.
 requests_log = logging.getLogger("emulator.requests")
 INTEGRATION = "enhanced-integration"
-REPLY_LIMIT = 4096  # replies up to this size are kept in the journal entry
+REPLY_LIMIT = 8192  # replies up to this size (a configuration XML) are kept in the journal entry
 # Route.needs -> whether the model has it; without it the function answers 1 (not supported).
 HARDWARE: dict[str, Callable[[Any], bool]] = {
     "camera": lambda device: device.profile.camera is not None,
     "display": lambda device: device.display is not None,
     "audio": lambda device: device.profile.hardware.microphone,  # loudspeaker and microphone
+    "access": lambda device: device.access.present,  # access points (a card reader, keypad or Bluetooth)
 }
 
 

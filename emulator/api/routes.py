@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
-from emulator.api import (automation, camera, cert, directory, display, email, log, maintenance, misc, phone, switch,
-                          system)
+from emulator.api import (accesspoint, automation, camera, cert, directory, display, email, log, maintenance, misc,
+                          phone, switch, system)
 from emulator.api import io as io_
 from emulator.api.params import FORM_LIMIT
 from emulator.device import levels
 
 GET_POST = frozenset({"GET", "POST"})
-WRITE = frozenset({"POST", "PUT"})
 CERT_METHODS = frozenset({"GET", "PUT", "DELETE"})
+POST = frozenset({"POST"})
+PUT = frozenset({"PUT"})
 EI = ("enhanced-integration",)  # "Licence: Yes" in the manual's table (firmware before 2.35)
 MB = 1024 * 1024
 
@@ -34,7 +35,7 @@ class Route:
     privilege: str | None  # None: no privilege needed (logging), or public
     methods: frozenset[str] = GET_POST
     licences: tuple[str, ...] = EI
-    needs: str | None = None  # "camera", "display", "audio" (dispatch.HARDWARE): without it the model answers 1
+    needs: str | None = None  # "camera", "display", "audio", "access" (dispatch.HARDWARE): without it, 1
     since: tuple[int, int] = levels.V2_15  # older firmware does not know the path (2)
     public: bool = False  # answers without credentials (system/info)
     static: bool = False  # the reply depends only on the configuration (cached until it changes)
@@ -108,13 +109,21 @@ ROUTES: dict[str, Route] = _table(
     R("/api/audio/test", misc.audio_test, "audio", "audio", licences=EI + ("enhanced-audio",), needs="audio"),
     # E-mail
     R("/api/email/send", email.send, "email", "email"),
-    # Directory (newer firmware; JSON bodies)
+    # Directory (newer firmware; JSON bodies). Methods as in 2N's manual 5.14: template GET/POST,
+    # get and query POST, create, update and delete PUT only.
     R("/api/dir/template", directory.template, "system", "system", since=levels.CURRENT),
-    R("/api/dir/query", directory.query, "system", "system", since=levels.CURRENT),
-    R("/api/dir/get", directory.get, "system", "system", since=levels.CURRENT),
-    R("/api/dir/create", directory.create, "system", "system", since=levels.CURRENT, methods=WRITE),
-    R("/api/dir/update", directory.update, "system", "system", since=levels.CURRENT, methods=WRITE),
-    R("/api/dir/delete", directory.delete, "system", "system", since=levels.CURRENT, methods=WRITE),
+    R("/api/dir/query", directory.query, "system", "system", since=levels.CURRENT, methods=POST),
+    R("/api/dir/get", directory.get, "system", "system", since=levels.CURRENT, methods=POST),
+    R("/api/dir/create", directory.create, "system", "system", since=levels.CURRENT, methods=PUT),
+    R("/api/dir/update", directory.update, "system", "system", since=levels.CURRENT, methods=PUT),
+    R("/api/dir/delete", directory.delete, "system", "system", since=levels.CURRENT, methods=PUT),
+    # Access points (manual 5.17): service "API Access Control", privilege "Access Control"
+    R("/api/accesspoint/blocking/ctrl", accesspoint.blocking_ctrl, "access-control", "access-control",
+      needs="access", since=levels.CURRENT),
+    R("/api/accesspoint/blocking/status", accesspoint.blocking_status, "access-control", "access-control",
+      needs="access", since=levels.CURRENT),
+    R("/api/accesspoint/grantaccess", accesspoint.grant_access, "access-control", "access-control",
+      needs="access", since=levels.GRANT_ACCESS),
     # Certificates (manual 5.20): a PEM bundle of CA certificates may be some hundred kilobytes
     R("/api/cert/ca", cert.ca, "system", "system", since=levels.CERT, methods=CERT_METHODS, body_limit=512 * 1024),
     R("/api/cert/user", cert.user, "system", "system", since=levels.CERT, methods=CERT_METHODS,

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from emulator.control.faults import FaultError
 from emulator.device.calls import END_REASONS
-from emulator.device.device import CARD_DIRECTIONS
+from emulator.device.device import CARD_DIRECTIONS, MOBILE_KEY_DIRECTIONS
 from emulator.errors import ApiError, did_you_mean
 
 if TYPE_CHECKING:
@@ -56,7 +56,9 @@ def key_up(e: Emulator, key: str) -> None:
 
 
 def code(e: Emulator, code: str) -> dict:
-    """A code typed on the keypad; a valid switch or user code opens its switch. Result: {"valid"}.
+    """A code typed on the keypad (access point 0); a switch code opens its switch, a user's PIN
+    or switch code opens theirs when the user may pass (validity, access point, blocking).
+    Result: {"valid"}.
 
     code: 2 to 16 digits
     """
@@ -64,13 +66,37 @@ def code(e: Emulator, code: str) -> dict:
 
 
 def card(e: Emulator, uid: str, direction: Literal[CARD_DIRECTIONS] = "any", reader: str = "") -> dict:
-    """A card held to the reader; a card of a directory user opens that user's switch. Result: {"valid"}.
+    """A card held to the reader ("out": the Exit access point); a directory user's card opens
+    that user's switch when the user may pass. Result: {"valid"}.
 
     uid: the card's UID, 6 to 16 hexadecimal digits ("1A2B3C4D")
     direction: which way the holder goes (in, out, any)
     reader: the reader's name in CardEntered; the profile's card reader when empty
     """
     return {"valid": e.device.swipe_card(uid, direction, reader or None)}
+
+
+def mobile_key(e: Emulator, authid: str, direction: Literal[MOBILE_KEY_DIRECTIONS] = "in",
+               action: int = 0) -> dict:
+    """A phone presents a Bluetooth mobile key (MobKeyEntered); the user whose `access.mobkey` it
+    is passes, or is refused. Needs Bluetooth. Result: {"valid"}.
+
+    authid: the phone's pairing id, up to 64 letters and digits
+    direction: in (the Entry access point) or out (Exit)
+    action: MobKeyEntered's action number (0: the phone was tapped)
+    """
+    return {"valid": e.device.present_mobile_key(authid, direction, action)}
+
+
+def wave(e: Emulator, type: str = "touch", authid: str = "") -> dict:  # noqa: A002 - the event's word
+    """A wave at the Bluetooth reader (WaveKeyActivated); with `authid`, the phone then presents
+    its mobile key. Needs Bluetooth. Result: {"valid"}, null without authid.
+
+    type: the gesture, as WaveKeyActivated names it ("touch")
+    authid: the pairing id of the phone that then presents its key; empty: none
+    """
+    e.device.wave(type)
+    return {"valid": e.device.present_mobile_key(authid) if authid else None}
 
 
 def input(e: Emulator, port: str, state: bool) -> None:  # noqa: A001 - the manual's word
@@ -174,7 +200,7 @@ def audio_result(e: Emulator, result: Literal["passed", "failed"]) -> None:
 
 
 ACTIONS: dict[str, Callable[..., Any]] = {fn.__name__.replace("_", "-"): fn for fn in (
-    press, key_down, key_up, code, card, input, door, motion, noise, tamper,
+    press, key_down, key_up, code, card, mobile_key, wave, input, door, motion, noise, tamper,
     incoming_call, intercom_answers, peer_answers, peer_hangs_up, peer_busy, registration, audio_result,
 )}
 _TYPES = {str: "str", bool: "bool", int: "int"}

@@ -83,6 +83,14 @@ class Intercom:
     def card(self, uid: str, direction: str = "any") -> bool:
         return self.act("card", uid=uid, direction=direction)["valid"]
 
+    def mobile_key(self, authid: str, direction: str = "in") -> bool:
+        """A phone presents its Bluetooth mobile key (the pairing's authid)."""
+        return self.act("mobile-key", authid=authid, direction=direction)["valid"]
+
+    def wave(self, authid: str = "") -> None:
+        """A wave at the Bluetooth reader; with `authid` the phone then presents its key."""
+        self.act("wave", authid=authid)
+
     def set_input(self, port: str, state: bool) -> None:
         self.act("input", port=port, state=state)
 

@@ -1,8 +1,10 @@
 """The configuration file of /api/config: XML from the live state, and XML applied back to it.
 
 Layout (the real section names past <Network> are not public; this one is self-consistent and
-round-trips): <DeviceDatabase Version="4"> with Network, System, Phone, Switches, HttpApi and
-Directory. Settings with a fixed set of values are numeric indexes counted from 0, as on the
+round-trips): <DeviceDatabase Version="4"> with Network, System, Phone, Switches, HttpApi,
+AccessPoints and Directory. A directory user is its dir/* record as JSON (every field of the
+model's template), so whatever a client stored comes back; files of earlier versions (Name, Peer,
+Button, Card, Code, Extra) are still read. Settings with a fixed set of values are numeric indexes counted from 0, as on the
 device (2N FAQ). A partial file changes only the sections it contains. Anything unreadable is
 rejected as a whole, so a bad upload never leaves half a configuration behind.
 """
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from emulator.device.calls import SipAccount
-from emulator.device.directory import DirectoryUser
+from emulator.device.directory import DirectoryUser, RecordError, merge
 from emulator.device.profile import AUTH_METHODS, SERVICES, SWITCH_MODES, SWITCH_TYPES, TRANSPORTS
 from emulator.device.security import Account, Service, parse_privileges
 from emulator.device.switches import SwitchConfig
@@ -84,17 +86,17 @@ def export(device, hide_passwords: bool = False) -> bytes:
         _leaf(el, "Password", HIDDEN if hide_passwords else account.password)
         _leaf(el, "Privileges", ",".join(sorted(account.privileges)))
 
+    points = _sub(root, "AccessPoints")
+    for point in device.access:
+        el = _sub(points, "AccessPoint", Id=str(point.id))
+        _leaf(el, "Enabled", int(point.enabled))
+        _leaf(el, "Blocked", int(point.blocked))
+
     directory = _sub(root, "Directory")
     for user in device.directory:
         el = _sub(directory, "User", Uuid=user.uuid)
-        _leaf(el, "Name", user.name)
         _leaf(el, "Switch", user.switch)
-        for tag, values in (("Peer", user.peers), ("Button", user.buttons), ("Card", user.cards),
-                            ("Code", user.codes)):
-            for value in values:
-                _leaf(el, tag, value)
-        if user.extra:  # what dir/* clients stored beyond the model's fields (e-mail, photo, ...)
-            _leaf(el, "Extra", json.dumps(user.extra, sort_keys=True))
+        _leaf(el, "Record", json.dumps(user.record, ensure_ascii=False))
 
     head = (f"\n    Product name: {ident.variant}\n    Serial number: {ident.serial_number}\n"
             f"    Software version: {ident.sw_version}\n    Hardware version: {ident.hw_version}\n"
@@ -124,6 +126,7 @@ class _Changes:
     switches: list[SwitchConfig] | None = None
     services: dict[str, Service] | None = None
     accounts: list[Account] | None = None
+    access_points: list[tuple[bool, bool]] | None = None  # (enabled, blocked) of 0 Entry, 1 Exit
     users: list[DirectoryUser] | None = None
 
 
@@ -155,6 +158,9 @@ def apply(device, changes: _Changes) -> None:
         device.security.services.update(changes.services)
     if changes.accounts is not None:
         device.security.accounts = changes.accounts
+    if changes.access_points is not None:
+        for point, (enabled, blocked) in zip(device.access, changes.access_points, strict=True):
+            point.enabled, point.blocked = enabled, blocked
     if changes.users is not None:
         device.directory.replace(changes.users)
     device.configured()
@@ -228,6 +234,14 @@ def _read(device, root) -> _Changes:
                 for el in account_els
             ]
 
+    points = root.find("AccessPoints")
+    if points is not None:
+        current = [(p.enabled, p.blocked) for p in device.access]
+        for el in points.findall("AccessPoint"):
+            ap = _int(el.get("Id"), 0, 1)
+            current[ap] = (_flag(el, "Enabled", current[ap][0]), _flag(el, "Blocked", current[ap][1]))
+        changes.access_points = current
+
     directory = root.find("Directory")
     if directory is not None:
         users = []
@@ -235,17 +249,42 @@ def _read(device, root) -> _Changes:
             uuid = el.get("Uuid")
             if not uuid:
                 raise ConfigError("Uuid")
-            users.append(DirectoryUser(
-                uuid=uuid.upper(), name=_text(el, "Name"),
-                peers=[p.text or "" for p in el.findall("Peer")],
-                buttons=[_int(b.text, 1, 150) for b in el.findall("Button")],
-                cards=[(c.text or "").upper() for c in el.findall("Card")],
-                codes=[_code(c.text) for c in el.findall("Code")],
-                switch=_int(el.findtext("Switch", "1"), 1, len(device.switches)),
-                extra=_extra(el.findtext("Extra")),
-            ))
+            user = device.directory.new_user(uuid.upper(), _int(el.findtext("Switch", "1"), 1, len(device.switches)))
+            try:
+                user.record = merge(user.record, _record(el, device.directory.template), device.directory.template)
+            except RecordError as exc:
+                raise ConfigError(f"User {uuid}: {exc}") from None
+            users.append(user)
         changes.users = users
     return changes
+
+
+def _record(el, template: dict) -> dict:
+    """A user's fields: the Record JSON, or the leaves of an earlier version's file."""
+    text = el.findtext("Record")
+    if text is not None:
+        record = json.loads(text)
+        if not isinstance(record, dict):
+            raise ConfigError("Record")
+        return record
+    record = {k: v for k, v in _extra(el.findtext("Extra")).items() if k in template}
+    record["name"] = _text(el, "Name")
+    peers = [p.text or "" for p in el.findall("Peer")]
+    if peers:
+        record["callPos"] = [{"peer": p} for p in peers]
+    buttons = [_int(b.text, 1, 150) for b in el.findall("Button")]
+    if buttons:
+        record["buttons"] = ",".join(str(b) for b in buttons)
+    access = {}
+    cards = [(c.text or "").upper() for c in el.findall("Card")]
+    if cards:
+        access["card"] = cards
+    codes = [_code(c.text) for c in el.findall("Code")]
+    if codes:
+        access["pin"] = codes[0]
+    if access:
+        record["access"] = access
+    return record
 
 
 def _int(text: str | None, lo: int, hi: int) -> int:

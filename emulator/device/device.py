@@ -14,8 +14,10 @@ import uuid
 from dataclasses import dataclass
 from collections.abc import Callable
 
+from emulator.device import access as access_
 from emulator.device import firmware, levels, zones
 from emulator.device import profile as profiles
+from emulator.device.access import AccessPoints
 from emulator.device.calls import Phone, SipAccount
 from emulator.device.certs import Certificates
 from emulator.device.clock import Clock, Timer, Timers
@@ -32,6 +34,7 @@ from emulator.errors import failed, invalid
 log = logging.getLogger("emulator.device")
 KEYPAD_KEYS = frozenset("0123456789*#")
 CARD_DIRECTIONS = ("in", "out", "any")
+MOBILE_KEY_DIRECTIONS = ("in", "out")
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,11 @@ class Device:
                            [SipAccount.from_profile(i + 1, s) for i, s in enumerate(p.sip_accounts)],
                            p.calls.ring_delay, p.calls.answer_delay, p.calls.register_delay,
                            session_events=self.at_least(levels.CURRENT))
-        self.directory = Directory([DirectoryUser.from_profile(u) for u in p.users], series=str(self.rng.getrandbits(63)))
+        family = p.directory.template
+        self.directory = Directory([DirectoryUser.from_profile(u, family) for u in p.users],
+                                   series=str(self.rng.getrandbits(63)), family=family,
+                                   max_users=p.directory.max_users)
+        self.access = AccessPoints(p.hardware.access_control, p.access.entry, p.access.exit)
         self.security = Security(self.clock, p.services, list(p.accounts), p.security.login_attempts,
                                  p.security.login_block_seconds, self._login_blocked)
         # The command line wins over the profile and any saved configuration, without changing them.
@@ -158,6 +165,7 @@ class Device:
         self.events.reset(boot.bytes)
         self.boots += 1
         self.ports.reset()
+        self.access.boot()
         for switch in self.switches:
             switch.active = switch.locked = switch.held = False
         self.motion = self.noise = False
@@ -281,22 +289,37 @@ class Device:
             return  # already calling them
         self.phone.dial(peer)
 
+    # -- credentials at the access points (access.py) ---------------------------------------
+
     def enter_code(self, code: str) -> bool:
+        """A code typed on the keypad (access point 0): a switch's code opens that switch; a
+        user's PIN opens the user's switch, a user's switch code its switch. True when the code
+        is known."""
         if not self.profile.hardware.keypad:
             raise failed("the device has no keypad")
         if not (2 <= len(code) <= 16 and code.isdigit()):
             raise invalid("code")
+        ap = access_.ENTRY
+        session = self._session(ap)
         switch = self.switches.by_code(code)
-        user = None if switch is not None else self.directory.by_code(code)
+        user, number = None, 0
+        if switch is None:
+            user = self.directory.by_pin(code)
+            number = user.switch if user is not None else 0
+            if user is None and (found := self.directory.by_switch_code(code)) is not None:
+                user, number = found
         valid = switch is not None or user is not None
-        self.events.emit("CodeEntered", code=code, valid=valid)
+        self.events.emit("CodeEntered", **self._access_params(ap, session, code=code),
+                         **self._user_params(user), valid=valid)
         if switch is not None:
             switch.on("auth")
         elif user is not None:
-            self._authenticated(user)
+            self.admit(ap, session, user, number)
         return valid
 
     def swipe_card(self, uid: str, direction: str = "any", reader: str | None = None) -> bool:
+        """A card held to the reader; a reader set to "out" is the Exit access point. True when
+        a directory user holds the card."""
         if not self.profile.hardware.card_reader:
             raise failed("the device has no card reader")
         uid = uid.upper()
@@ -304,17 +327,119 @@ class Device:
             raise invalid("uid")
         if direction not in CARD_DIRECTIONS:
             raise invalid("direction")
-        user = self.directory.by_card(uid)
-        self.events.emit("CardEntered", direction=direction, reader=reader or self.profile.hardware.card_reader,
-                         uid=uid, valid=user is not None)
+        return self._read("CardEntered", self.directory.by_card(uid), direction=direction,
+                          reader=reader or self.profile.hardware.card_reader, uid=uid)
+
+    def present_mobile_key(self, authid: str, direction: str = "in", action: int = 0) -> bool:
+        """A phone presents a Bluetooth mobile key (its pairing's authid); "out" is the Exit
+        access point. True when a directory user has that phone paired (`access.mobkey`)."""
+        if not self.profile.hardware.bluetooth:
+            raise failed("the device has no Bluetooth reader")
+        authid = authid.strip().upper()
+        if not (1 <= len(authid) <= 64 and authid.isalnum() and authid.isascii()):
+            raise invalid("authid")
+        if direction not in MOBILE_KEY_DIRECTIONS:
+            raise invalid("direction")
+        # MobKeyEntered {ap, session, direction, action, authid, uuid, valid}: a recording of a real device
+        return self._read("MobKeyEntered", self.directory.by_mobile_key(authid), direction=direction,
+                          action=action, authid=authid.lower())
+
+    def _read(self, name: str, user: DirectoryUser | None, **params: object) -> bool:
+        """A reader read a credential: its event at the access point of its direction ("out" is
+        Exit), then the user it names let through or refused. True when a user holds it."""
+        ap = access_.EXIT if params["direction"] == "out" else access_.ENTRY
+        session = self._session(ap)
+        self.events.emit(name, **self._access_params(ap, session, **params), **self._user_params(user),
+                         valid=user is not None)
         if user is not None:
-            self._authenticated(user)
+            self.admit(ap, session, user, user.switch)
         return user is not None
 
-    def _authenticated(self, user: DirectoryUser) -> None:
-        if self.at_least(levels.CURRENT):
-            self.events.emit("UserAuthenticated", ap=0, session=0, name=user.name, uuid=user.uuid)
-        self.switches.get(user.switch).on("auth")
+    def wave(self, kind: str = "touch") -> None:
+        """The wave gesture at the Bluetooth reader (2N Mobile Key's "touch" mode); a phone then
+        presents its key (present_mobile_key)."""
+        if not self.profile.hardware.bluetooth:
+            raise failed("the device has no Bluetooth reader")
+        if not (1 <= len(kind) <= 32 and kind.isascii() and kind.isalnum()):
+            raise invalid("type")
+        self.events.emit("WaveKeyActivated", type=kind)  # {"type": "touch"} in a recording
+
+    def _session(self, ap: int) -> int:
+        point = self.access.points[ap]
+        if not point.enabled:
+            raise failed(f"access point {ap} is disabled")
+        return self.access.next_session()
+
+    def _access_params(self, ap: int, session: int, **params: object) -> dict:
+        """A credential event's params: on current firmware `ap` and `session` come first (manual
+        5.10.1 lists them as "conditioned" params of CardEntered and CodeEntered)."""
+        return {"ap": ap, "session": session, **params} if self.at_least(levels.CURRENT) else params
+
+    def _user_params(self, user: DirectoryUser | None) -> dict:
+        return {"uuid": user.uuid} if user is not None and self.at_least(levels.CURRENT) else {}
+
+    def admit(self, ap: int, session: int, user: DirectoryUser, switch_number: int) -> str | None:
+        """Let a user through an access point: open the switch, or refuse; the reason of a refusal
+        (None when the user got through). See access.py for the checks."""
+        current = self.at_least(levels.CURRENT)
+        switch = self.switches.get(switch_number)
+        reason = self._refusal(ap, user, switch)
+        if reason is not None:
+            if current:
+                self.events.emit("UserRejected", ap=ap, session=session, name=user.name, uuid=user.uuid,
+                                 reason=reason)
+            return reason
+        if current:
+            self.events.emit("UserAuthenticated", ap=ap, session=session, name=user.name, uuid=user.uuid)
+        switch.on("ap", (ap, session))
+        return None
+
+    def _refusal(self, ap: int, user: DirectoryUser, switch) -> str | None:
+        if self.access.points[ap].blocked and not user.access_exception:
+            return access_.ACCESS_BLOCKED
+        if not user.valid_at(self.now()):
+            return access_.INVALID_TIME
+        if not user.may_use(ap):
+            return access_.INVALID_PROFILE
+        if not switch.config.enabled:
+            return access_.SWITCH_DISABLED
+        if switch.locked:
+            return access_.SWITCH_LOCKED
+        return None
+
+    def grant_access(self, ap: int, uuid: str) -> tuple[bool, str | None]:
+        """accesspoint/grantaccess: let a directory user through an access point remotely.
+        Returns (granted, reason) with the manual's reasons (5.17.3: invalidAp, invalidCredential,
+        accessBlocked)."""
+        point = self.access.point(ap)
+        session = self.access.next_session()
+        user = self.directory.get(uuid)
+        # From 2.49 the configured door switch opens, before it always switch 1 (release notes).
+        switch = self.switches.get(self.profile.door.switch if self.at_least(levels.GRANT_DOOR_SWITCH) else 1)
+        reason = None
+        if user is None or not user.valid_at(self.now()):
+            reason = "invalidCredential"
+        elif point.blocked and not user.access_exception:
+            reason = "accessBlocked"
+        elif not user.may_use(ap):
+            reason = "invalidAp"
+        elif not switch.config.enabled or switch.locked:
+            reason = "accessBlocked"  # the door cannot be opened (the manual names no better reason)
+        if self.at_least(levels.GRANT_ACCESS):  # ApiAccessRequested {ap, valid} + {session, uuid} (manual 5.10.1)
+            self.events.emit("ApiAccessRequested", ap=ap, session=session, **self._user_params(user),
+                             valid=reason is None)
+        if reason is None:
+            switch.on("ap", (ap, session))
+        return reason is None, reason
+
+    def block_access_point(self, ap: int, blocked: bool) -> None:
+        """accesspoint/blocking/ctrl: block (or unblock) authentication at an access point."""
+        point = self.access.point(ap)
+        if point.blocked != blocked:
+            point.blocked = blocked
+            if self.at_least(levels.CURRENT):  # AccessBlocked {ap, state} (manual 5.10.1)
+                self.events.emit("AccessBlocked", ap=ap, state="in" if blocked else "out")
+            self.changed()  # the blocking is kept with the configuration
 
     def set_input(self, port: str, state: bool) -> None:
         self.ports.set_input(port, state)
@@ -495,7 +620,12 @@ class Device:
             ("LoginBlocked", True),
             ("CallSessionStateChanged", current),
             ("DoorStateChanged", current and door),
-            ("UserAuthenticated", current and (hw.keypad or bool(hw.card_reader))),
+            ("UserAuthenticated", current and hw.access_control),
+            ("UserRejected", current and hw.access_control),
+            ("MobKeyEntered", current and hw.bluetooth),
+            ("WaveKeyActivated", current and hw.bluetooth),
+            ("AccessBlocked", current and hw.access_control),
+            ("ApiAccessRequested", self.at_least(levels.GRANT_ACCESS) and hw.access_control),
             ("ConfigurationChanged", current),
         ]
         return [name for name, present in candidates if present]

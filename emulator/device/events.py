@@ -33,6 +33,9 @@ EVENT_PRIVILEGE = {
     "CodeEntered": "keypad",
     "CardEntered": "uid",
     "UserAuthenticated": "uid",
+    # Not in the tables we could read; like UserAuthenticated, they name a user or a credential.
+    "UserRejected": "uid",
+    "MobKeyEntered": "uid",
     "InputChanged": "io-monitoring",
     "OutputChanged": "io-monitoring",
     "SwitchStateChanged": "io-monitoring",

@@ -16,10 +16,12 @@ TIME = (2, 35)  # system/time, call/dial users=
 # `7c-1e-b3-...` from devices). The release that changed it is not known: the first after 2.35.
 MAC_LOWER_CASE = (2, 36)
 HOLD_TIMEOUT = (2, 36)  # switch/status holdTimeout, switch/ctrl timeout
+GRANT_ACCESS = (2, 37)  # accesspoint/grantaccess, event ApiAccessRequested (manual release notes)
 MOTION_ID = (2, 38)  # MotionDetected gains ID
 CERT = (2, 42)  # cert/ca, cert/user (release notes)
 TIMEZONE = (2, 44)  # system/timezone(+caps)
 SIP_NUMBER_ALWAYS = (2, 47)  # phone/status always returns sipNumber
+GRANT_DOOR_SWITCH = (2, 49)  # grantaccess opens the configured door switch, no longer always switch 1
 # display/text: in the 3.3 manual (5.9.4), neither in the 2.44 manual nor in the release notes up
 # to 2.50; the release that added it is not known.
 DISPLAY_TEXT = (3, 3)

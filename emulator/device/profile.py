@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emulator.device.dir_templates import TEMPLATES
 from emulator.device.security import ALL_PRIVILEGES, Account, Service, parse_privileges
 from emulator.errors import did_you_mean
 from emulator.resources import data_dir
@@ -33,7 +34,8 @@ DEFAULT_PROFILE = "verso"
 # Firmware from which no function needs the Enhanced Integration licence (manual overview, 2.35).
 LICENCE_FREE_FROM = (2, 35)
 
-SERVICES = ("system", "switch", "io", "phone", "camera", "display", "logging", "audio", "email", "automation")
+SERVICES = ("system", "switch", "io", "phone", "camera", "display", "logging", "audio", "email", "automation",
+            "access-control")
 AUTH_METHODS = ("none", "basic", "digest")
 TRANSPORTS = ("http", "https")
 LICENCES = ("enhanced-integration", "enhanced-audio")
@@ -105,6 +107,12 @@ class Hardware:
     tamper: bool
     microphone: bool
     buttons: int  # quick-dial buttons %1..%N
+    bluetooth: bool  # a Bluetooth reader: mobile keys (MobKeyEntered) and the wave gesture
+
+    @property
+    def access_control(self) -> bool:
+        """Whether the device reads credentials at access points (keypad, cards, mobile keys)."""
+        return self.keypad or bool(self.card_reader) or self.bluetooth
 
 
 @dataclass(frozen=True)
@@ -154,7 +162,7 @@ class User:
     peers: tuple[str, ...]
     buttons: tuple[int, ...]
     cards: tuple[str, ...]
-    codes: tuple[str, ...]
+    pin: str
     switch: int
 
 
@@ -164,6 +172,18 @@ class HttpTrigger:
 
     name: str
     switch: int  # the switch its Action activates (originator "automation"); 0 = none
+
+
+@dataclass(frozen=True)
+class DirectorySettings:
+    template: str  # the model family of dir/template (dir_templates.py)
+    max_users: int
+
+
+@dataclass(frozen=True)
+class AccessPointSettings:
+    entry: bool  # access point 0 enabled
+    exit: bool  # access point 1 enabled
 
 
 @dataclass(frozen=True)
@@ -226,6 +246,8 @@ class Profile:
     calls: Calls
     users: tuple[User, ...]
     http_triggers: tuple[HttpTrigger, ...]
+    directory: DirectorySettings
+    access: AccessPointSettings
     licences: frozenset[str]
     services: dict[str, Service]
     accounts: tuple[Account, ...]
@@ -328,6 +350,7 @@ _MAC = re.compile(r"^([0-9A-F]{2}-){5}[0-9A-F]{2}$")
 _RESOLUTION = re.compile(r"^(\d{2,4})x(\d{2,4})$")
 _HEX_UID = re.compile(r"^[0-9A-F]{6,16}$")
 _CODE = re.compile(r"^\d{2,16}$")
+_PIN = re.compile(r"^(\d{2,16})?$")
 
 
 class _Table:
@@ -494,8 +517,16 @@ class _Reader:
         if not 1 <= len(sip) <= 4:
             raise ProfileError(self.file, "sip_accounts", "a device has 1 to 4 SIP accounts")
         calls = self.calls(r.table("calls", doc="how calls go"))
-        users = tuple(self.user(t, len(switches), hardware.buttons)
-                      for t in r.tables("users", doc="the directory: who is called, whose cards and codes open"))
+        directory = self.directory(r.table("directory", doc="the directory's model family and size"))
+        users = tuple(self.user(t, len(switches), hardware.buttons, directory.template)
+                      for t in r.tables("users", doc="the directory: who is called, whose cards, PINs and mobile "
+                                                     "keys open"))
+        if len(users) > directory.max_users:
+            raise ProfileError(self.file, "users", f"more than directory.max_users ({directory.max_users})")
+        ap = r.table("access", doc="the access points: 0 Entry, 1 Exit")
+        access = AccessPointSettings(entry=ap.bool("entry", True, doc="access point 0 (Entry) is enabled"),
+                                     exit=ap.bool("exit", True, doc="access point 1 (Exit) is enabled"))
+        ap.done()
         triggers = tuple(self.http_trigger(t, len(switches))
                          for t in r.tables("http_triggers", doc="Automation's HttpTrigger blocks: "
                                                                 "/api/automation/trigger and /enu/trigger/<name>"))
@@ -529,8 +560,9 @@ class _Reader:
             name=name, path=str(path), description=description, identity=identity, tz_shift=tz_shift,
             time_zone=time_zone,
             camera=camera, display=display, hardware=hardware, switches=switches, ports=ports, door=door,
-            sip_accounts=sip, calls=calls, users=users, http_triggers=triggers, licences=licences, services=services,
-            accounts=accounts, security=security, events=events, timing=timing, quirks=quirks, email=email,
+            sip_accounts=sip, calls=calls, users=users, directory=directory, access=access, http_triggers=triggers,
+            licences=licences, services=services, accounts=accounts, security=security, events=events, timing=timing,
+            quirks=quirks, email=email,
         )
         return profile
 
@@ -608,8 +640,11 @@ class _Reader:
         hw = Hardware(keypad=t.bool("keypad", False, doc="a keypad: codes, KeyPressed for 0-9 * #"),
                       card_reader=t.str("card_reader", "", doc="the reader's name in CardEntered (\"internal\"); "
                                                                "empty: no card reader"),
-                      tamper=t.bool("tamper", False, doc="a tamper switch"), microphone=t.bool("microphone", True, doc="a microphone: audio/test, NoiseDetected"),
-                      buttons=t.int("buttons", 1, lo=0, hi=150, doc="quick-dial buttons %1..%N"))
+                      tamper=t.bool("tamper", False, doc="a tamper switch"),
+                      microphone=t.bool("microphone", True, doc="a microphone: audio/test, NoiseDetected"),
+                      buttons=t.int("buttons", 1, lo=0, hi=150, doc="quick-dial buttons %1..%N"),
+                      bluetooth=t.bool("bluetooth", False, doc="a Bluetooth reader: mobile keys (MobKeyEntered) "
+                                                               "and the wave gesture (WaveKeyActivated)"))
         t.done()
         return hw
 
@@ -666,8 +701,20 @@ class _Reader:
         t.done()
         return calls
 
-    def user(self, t: _Table, switch_count: int, buttons: int) -> User:
+    def directory(self, t: _Table) -> DirectorySettings:
+        settings = DirectorySettings(
+            template=t.str("template", "verso", choices=tuple(TEMPLATES),
+                           doc="the model family whose user record dir/template answers"),
+            max_users=t.int("max_users", 10_000, lo=1, hi=10_000, doc="users the directory holds at most"))
+        t.done()
+        return settings
+
+    def user(self, t: _Table, switch_count: int, buttons: int, family: str) -> User:
         name = t.str("name")
+        # `codes` is the older name of `pin` (one code).
+        codes = t.strings("codes", [], pattern=_CODE, doc="older name of `pin`: a list of one code")
+        if len(codes) > 1:
+            raise t.fail("codes", "a user has one PIN (use `pin`)")
         user = User(
             name=name,
             uuid=t.str("uuid", str(uuid.UUID(bytes=hashlib.md5(name.encode()).digest())).upper(),
@@ -676,13 +723,23 @@ class _Reader:
             buttons=tuple(t.get("buttons", list, [], items=int, bound="1 to hardware.buttons",
                                 doc="the quick-dial buttons that call them")),
             cards=t.strings("cards", [], pattern=_HEX_UID, doc="card UIDs (hexadecimal) that open their switch"),
-            codes=t.strings("codes", [], pattern=_CODE, doc="keypad codes that open their switch"),
+            pin=t.str("pin", codes[0] if codes else "", pattern=_PIN, doc="the keypad PIN that opens their switch"),
             switch=t.int("switch", 1, lo=1, hi=switch_count, bound="1 to the number of switches",
-                         doc="the switch their card or code opens"),
+                         doc="the switch their card, PIN or mobile key opens"),
         )
         for i, button in enumerate(user.buttons):
             if isinstance(button, bool) or not isinstance(button, int) or not 1 <= button <= max(buttons, 1):
                 raise t.fail(f"buttons[{i}]", f"expected a button number 1..{buttons}")
+        # What the model's directory template has room for (dir/template of the family).
+        template = TEMPLATES[family]
+        room = {"peers": len(template.get("callPos", [])), "buttons": 150 if "buttons" in template else 0,
+                "cards": len(template.get("access", {}).get("card", [])),
+                "pin": 1 if "pin" in template.get("access", {}) else 0}
+        given = {"peers": len(user.peers), "buttons": len(user.buttons), "cards": len(user.cards),
+                 "pin": 1 if user.pin else 0}
+        for key, count in given.items():
+            if count > room[key]:
+                raise t.fail(key, f"the {family!r} directory template has room for {room[key]}")
         t.done()
         return user
 

@@ -37,6 +37,7 @@ class Privilege(Enum):
     KEYPAD = "keypad", "Keypad Monitoring"
     UID = "uid", "UID Monitoring"
     AUTOMATION = "automation", "Access to Automation"  # automation/trigger (manual 5.19.1)
+    ACCESS_CONTROL = "access-control", "Access Control"  # accesspoint/* (manual 5.17)
 
 
 ALL_PRIVILEGES = frozenset(p.value for p in Privilege)

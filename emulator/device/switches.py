@@ -1,7 +1,10 @@
 """Switches 1-4: monostable (auto-off after switchOnDuration) or bistable, lock and hold.
 
 Every change of a switch's active state emits SwitchStateChanged, and an OutputChanged for the
-port the switch drives.
+port the switch drives. On current firmware it names its `originator`; when an access point opened
+the switch it also carries that access point and its session, linking it to the credential that
+opened it: `{"ap": 0, "session": 1, "switch": 1, "state": true, "originator": "ap"}` (a recording
+of a real device).
 """
 
 from __future__ import annotations
@@ -46,13 +49,15 @@ class Switch:
         self._off_timer: Timer | None = None
         self._hold_timer: Timer | None = None
         self._originator = "api"  # who activated it; the auto-off is theirs too
+        self._access: tuple[int, int] | None = None  # (ap, session) of an access point's activation
 
     # -- what the API and the physical world do --------------------------------------------
 
-    def on(self, originator: str = "api") -> None:
+    def on(self, originator: str = "api", access: tuple[int, int] | None = None) -> None:
+        """Activate; `access` = (access point, session) when an access point opens the switch."""
         self._refuse_if_locked()
-        self._originator = originator
-        self._set(True, originator)
+        self._originator, self._access = originator, access
+        self._set(True, originator, access)
         if self.config.mode == "monostable" and not self.held:
             # Re-activating a monostable switch restarts its timer.
             self._cancel(self._off_timer)
@@ -118,15 +123,17 @@ class Switch:
     def _auto_off(self) -> None:
         self._off_timer = None
         if not self.held:
-            self._set(False, self._originator)
+            self._set(False, self._originator, self._access)
 
-    def _set(self, state: bool, originator: str) -> None:
+    def _set(self, state: bool, originator: str, access: tuple[int, int] | None = None) -> None:
         if self.active == state:
             return
         self.active = state
-        params = {"switch": self.number, "state": state}
         if self._bank.originators:
-            params["originator"] = originator
+            params: dict = {"ap": access[0], "session": access[1]} if access is not None else {}
+            params.update(switch=self.number, state=state, originator=originator)
+        else:
+            params = {"switch": self.number, "state": state}
         self._bank.events.emit("SwitchStateChanged", **params)
         if self.config.output:
             self._bank.ports.drive(self.config.output, state)

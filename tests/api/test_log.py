@@ -143,7 +143,11 @@ PARAMS_2_15 = {
 PARAMS_CURRENT = {
     **PARAMS_2_15,
     "MotionDetected": {"state": str, "ID": int},
-    "SwitchStateChanged": {"switch": int, "state": bool, "originator": str},
+    # an access point's events carry its ap and session (here: a user's card)
+    "CodeEntered": {"ap": int, "session": int, "code": str, "valid": bool},
+    "CardEntered": {"ap": int, "session": int, "direction": str, "reader": str, "uid": str, "uuid": str,
+                    "valid": bool},
+    "SwitchStateChanged": {"ap": int, "session": int, "switch": int, "state": bool, "originator": str},
     "CallSessionStateChanged": {"session": int, "state": str},
     "DoorStateChanged": {"state": str},
     "UserAuthenticated": {"name": str, "uuid": str, "ap": int, "session": int},
@@ -515,13 +519,16 @@ def without(*names: str) -> list[str]:
 
 
 @pytest.mark.parametrize("profile, events", [
-    ("verso", V2_15_ALL + ["CallSessionStateChanged", "DoorStateChanged", "UserAuthenticated", "ConfigurationChanged"]),
+    ("verso", V2_15_ALL + ["CallSessionStateChanged", "DoorStateChanged", "UserAuthenticated", "UserRejected",
+                           "MobKeyEntered", "WaveKeyActivated", "AccessBlocked", "ApiAccessRequested",
+                           "ConfigurationChanged"]),
     # No camera, keypad or card reader.
     ("uni", without("MotionDetected", "CodeEntered", "CardEntered") +
      ["CallSessionStateChanged", "DoorStateChanged", "ConfigurationChanged"]),
     # No camera, no microphone and no Enhanced Audio licence.
     ("access-unit", without("MotionDetected", "NoiseDetected", "AudioLoopTest") +
-     ["CallSessionStateChanged", "DoorStateChanged", "UserAuthenticated", "ConfigurationChanged"]),
+     ["CallSessionStateChanged", "DoorStateChanged", "UserAuthenticated", "UserRejected", "MobKeyEntered",
+      "WaveKeyActivated", "AccessBlocked", "ApiAccessRequested", "ConfigurationChanged"]),
     # No tamper switch; nothing newer than 2.15.
     ("vario-2.15", without("TamperSwitchActivated")),
 ])

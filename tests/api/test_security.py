@@ -330,11 +330,13 @@ FUNCTIONS = [
     ("/api/audio/test", "audio", None),
     ("/api/email/send", "email", 11),
     ("/api/automation/trigger", "automation", 11),
+    ("/api/accesspoint/blocking/status", "access-control", None),
+    ("/api/accesspoint/grantaccess", "access-control", 11),
     ("/api/log/caps", None, None),  # logging needs no privilege
 ]
 PRIVILEGES = ["system", "switch-monitoring", "switch-control", "io-monitoring", "io-control",
               "call-monitoring", "call-control", "camera", "display", "audio", "email", "keypad", "uid",
-              "automation"]
+              "automation", "access-control"]
 
 
 @pytest.mark.parametrize("privilege", PRIVILEGES)

@@ -200,7 +200,7 @@ async def test_directory_template_query_update(helios, protocol, auth_method):
         users = await dev.query_dir({})
         reception = next(u for u in users if u["name"] == "Reception")
         assert reception["callPos"][0]["peer"] == "sip:100@sip.example.com"
-        assert reception["access"]["card"] == ["1A2B3C4D"]
+        assert reception["access"]["card"] == ["1A2B3C4D", ""]  # the template's two card positions
 
         changed = await dev.update_dir([{"uuid": reception["uuid"], "name": "Front desk"}])
         assert [u["uuid"] for u in changed] == [reception["uuid"]]

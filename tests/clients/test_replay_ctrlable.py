@@ -7,7 +7,7 @@ Written from research/clients.md section 9 (no client code copied). What makes i
 - log/subscribe?include=new&duration=90[&filter]; log/pull?timeout=30 with a 35 s client budget,
   looping on the same channel until an error;
 - directory: dir/template (GET), dir/query (POST JSON), dir/create (POST JSON), dir/update
-  (PUT JSON), dir/delete (POST JSON);
+  (PUT JSON), dir/delete (POST JSON) - create and delete are PUT only on the device (code 3);
 - camera snapshot with width, height, [source], [time]: a JSON Content-Type is an error, image/*
   (or multipart) is the picture.
 """
@@ -112,19 +112,23 @@ async def test_log_loop_with_30s_pulls(helios, api):
     assert [(e["event"], e["params"]["switch"]) for e in events] == [("SwitchStateChanged", 2)]
 
 
-async def test_directory_create_update_delete(helios, api):
+async def test_directory_create_and_delete_by_post_fail_as_on_the_device(helios, api):
+    """Ctrlable POSTs dir/create and dir/delete; 2N's manual (5.14.2, 5.14.4) gives both PUT only,
+    so the device answers code 3 and nothing changes. Its dir/update (PUT) and dir/query work."""
     template = (await api.call("GET", "/api/dir/template"))["users"]
     assert template and "name" in template[0]
-    created = await api.call("POST", "/api/dir/create", json={"users": [
-        {"name": "Cleaner", "callPos": [{"peer": "sip:300@sip.example.com"}], "access": {"card": ["ABCDEF01"]}}]})
-    uuid = created["users"][0]["uuid"]
-    await api.call("PUT", "/api/dir/update", json={"users": [{"uuid": uuid, "name": "Cleaner (mornings)"}]})
+    with pytest.raises(RuntimeError, match="'code': 3"):
+        await api.call("POST", "/api/dir/create", json={"users": [
+            {"name": "Cleaner", "callPos": [{"peer": "sip:300@sip.example.com"}], "access": {"card": ["ABCDEF01"]}}]})
     users = (await api.call("POST", "/api/dir/query", json={}))["users"]
-    assert next(u for u in users if u["uuid"] == uuid)["name"] == "Cleaner (mornings)"
-    await api.call("POST", "/api/dir/delete", json={"users": [{"uuid": uuid}]})
+    assert "Cleaner" not in {u.get("name") for u in users}
+    reception = next(u for u in users if u["name"] == "Reception")
+    await api.call("PUT", "/api/dir/update", json={"users": [{"uuid": reception["uuid"], "name": "Front desk"}]})
     users = (await api.call("POST", "/api/dir/query", json={}))["users"]
-    assert uuid not in {u["uuid"] for u in users}
-    assert [r["method"] for r in helios.requests(path="/api/dir/create")] == ["POST"]
+    assert next(u for u in users if u["uuid"] == reception["uuid"])["name"] == "Front desk"
+    with pytest.raises(RuntimeError, match="'code': 3"):
+        await api.call("POST", "/api/dir/delete", json={"users": [{"uuid": reception["uuid"]}]})
+    assert helios.device.directory.get(reception["uuid"]) is not None
 
 
 async def test_camera(api):

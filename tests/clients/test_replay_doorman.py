@@ -11,8 +11,8 @@ Written from research/clients.md section 9 (no client code copied). What makes i
   include=-604800 (falling back to include=all);
 - the doorbell is KeyPressed with key "%1"; a badge gives UserAuthenticated {name, uuid, ap, session}.
 
-Guessed: the HTTP method doorman uses for dir/create, dir/update and dir/delete is not recorded in
-clients.md; PUT (create, update) and POST (delete) are used here - the emulator takes either.
+doorman's client sends PUT for dir/create, dir/update and dir/delete, the only method 2N's manual
+(5.14) gives them; accesspoint/grantaccess is a GET with `id` (1 by default) and `user`.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ async def test_directory_management(helios, doorman):
     await doorman.result("PUT", "/api/dir/update", json={"users": [{"uuid": uuid, "name": "Courier (DHL)"}]})
     assert helios.card("0A0B0C0D") is True  # the credential works on the device
 
-    await doorman.result("POST", "/api/dir/delete", json={"users": [{"uuid": uuid}]})
+    await doorman.result("PUT", "/api/dir/delete", json={"users": [{"uuid": uuid}]})
     users = (await doorman.result("POST", "/api/dir/query", json={}))["users"]
     assert all(u["uuid"] != uuid for u in users)
     assert helios.card("0A0B0C0D") is False
@@ -181,9 +181,13 @@ async def test_backfill_include_minus_a_week(helios, doorman):
     assert isinstance(fallback["id"], int)
 
 
-async def test_access_point_functions_are_not_implemented(doorman):
-    """accesspoint/caps and accesspoint/grantaccess: code 2 (invalid request path), a clean JSON
-    failure doorman tolerates. Listed as a gap in COMPATIBILITY.md."""
-    for path, params in (("/api/accesspoint/caps", {}), ("/api/accesspoint/grantaccess", {"id": 0, "user": "x"})):
-        data = await doorman.request("GET", path, params=params)
-        assert data == {"success": False, "error": {"code": 2, "description": "invalid request path"}}
+async def test_grant_access_opens_the_door_and_caps_is_not_a_function(helios, doorman):
+    """grant_access(access_point_id=1, user_uuid): the door switch opens for a directory user.
+    accesspoint/caps is not in 2N's manual (5.17 has blocking/ctrl, blocking/status and
+    grantaccess): code 2, a clean JSON failure doorman tolerates."""
+    reception = next(u for u in helios.device.directory if u.name == "Reception")
+    data = await doorman.request("GET", "/api/accesspoint/grantaccess", params={"id": 1, "user": reception.uuid})
+    assert data == {"success": True, "result": {"accessGranted": True}}
+    assert helios.device.switches.get(helios.device.profile.door.switch).active
+    data = await doorman.request("GET", "/api/accesspoint/caps")
+    assert data == {"success": False, "error": {"code": 2, "description": "invalid request path"}}

@@ -11,6 +11,8 @@ without credentials, and after the 401 it is resent with a Digest whose `uri` ha
 - it parses MotionDetected/NoiseDetected state in|out, DoorStateChanged opened, CallStateChanged
   {state, direction, peer, session, call}, SwitchStateChanged {switch int, state bool},
   Card/Code/MobKeyEntered valid == false, RexActivated and SilentAlarm as pulses.
+The Verso profile has Bluetooth, so MobKeyEntered is in log/caps and a phone's mobile key (the
+control plane's `mobile-key` action) reaches genka13's filter.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ async def test_setup_and_door_release(helios, ha):
     caps = (await ha.request("/api/log/caps"))["events"]
     wanted = [n for n in DEFAULT_EVENT_FILTER if n in caps]
     assert wanted == ["CallStateChanged", "MotionDetected", "DoorStateChanged", "SwitchStateChanged",
-                      "NoiseDetected", "CardEntered", "CodeEntered"]
+                      "NoiseDetected", "CardEntered", "CodeEntered", "MobKeyEntered"]  # the Verso has Bluetooth
     await ha.request("/api/switch/ctrl", {"switch": 1, "action": "trigger"})  # the door-release button
     status = (await ha.request("/api/switch/status"))["switches"][0]
     assert (status["switch"], status["active"], status["locked"], status["held"]) == (1, True, False, False)
@@ -115,6 +117,29 @@ async def test_full_default_filter_with_unknown_names_and_every_parsed_event(hel
     switch = by_name["SwitchStateChanged"][0]
     assert switch["switch"] == 2 and switch["state"] is True
     assert by_name["CardEntered"][0]["valid"] is False and by_name["CodeEntered"][0]["valid"] is False
+
+
+def bus_events(events: list[dict]) -> list[str]:
+    """What genka13 puts on the Home Assistant bus for a credential: "<name>" or "<name>Invalid"."""
+    return [e["event"] + ("Invalid" if e["params"].get("valid") is False else "") for e in events
+            if e["event"] in ("CardEntered", "CodeEntered", "MobKeyEntered")]
+
+
+async def test_mobile_keys_reach_its_event_filter(helios, ha):
+    phone = "8f6e5d4c3b2a1987"
+    async with aiohttp.ClientSession(middlewares=(aiohttp.DigestAuthMiddleware(*ADMIN),)) as admin:
+        async with admin.put(helios.url + "/api/dir/create", json={"users": [
+                {"name": "Eve", "access": {"mobkey": phone}}]}) as resp:
+            assert (await resp.json())["success"] is True
+    caps = (await ha.request("/api/log/caps"))["events"]
+    channel = await ha.subscribe([n for n in DEFAULT_EVENT_FILTER if n in caps])
+    assert await asyncio.to_thread(helios.mobile_key, phone) is True  # Eve's phone: the door opens
+    assert await asyncio.to_thread(helios.mobile_key, "0000000000000000") is False  # a stranger's
+    events = await ha.pull(channel)
+    assert bus_events(events) == ["MobKeyEntered", "MobKeyEnteredInvalid"]
+    assert [e["params"]["switch"] for e in events if e["event"] == "SwitchStateChanged"] == [1]
+    for event in events:
+        event_shape_ok(event)
 
 
 async def test_pull_25_while_switch_status_is_polled_every_5s(helios, ha):

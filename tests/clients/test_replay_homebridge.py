@@ -85,8 +85,8 @@ class Homebridge:
 def test_startup_directory_query(helios, protocol):
     hb = Homebridge(helios, protocol)
     directory = hb.load_directory()
-    assert directory["Reception"] == [["sip:100@sip.example.com"], ["1"]]
-    assert directory["Flat 2"] == [["sip:4374834473@proxy.my2n.com"], ["2"]]
+    assert directory["Reception"] == [["sip:100@sip.example.com", None, None], ["1"]]  # 3 positions, 2 empty
+    assert directory["Flat 2"] == [["sip:4374834473@proxy.my2n.com", None, None], ["2"]]
     assert helios.requests(path="/api/dir/query")[0]["method"] == "POST"
 
 

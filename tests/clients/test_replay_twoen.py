@@ -459,13 +459,26 @@ def test_wrong_password_fails_with_json_text(helios):
     assert '"code":9' in bad.failure.replace(" ", "")
 
 
-# Functions twoen has that the emulator does not implement (clients.md 3, "cert helpers", "access
-# point", "other"). They answer as any unknown path does: HTTP 200 + JSON code 2, so twoen's
-# methods return False instead of crashing. Listed in COMPATIBILITY.md as not supported.
+def test_access_point_blocking_and_grant_access(helios, twoen):
+    """twoen's access point methods: POST blocking/ctrl and blocking/status with the parameters in
+    the query, GET grantaccess?id=&user= reading `result.accessGranted is True`."""
+    reception = next(u for u in helios.device.directory if u.name == "Reception")
+    assert twoen._call("POST", "/api/accesspoint/blocking/ctrl", params={"id": 0, "action": "on"}).json() \
+        == {"success": True}
+    status = twoen._call("POST", "/api/accesspoint/blocking/status").json()["result"]["accessPoints"]
+    assert [(p["id"], p["blocked"]) for p in status] == [(0, True), (1, False)]
+    grant = twoen._get("/api/accesspoint/grantaccess", params={"id": 0, "user": reception.uuid})["result"]
+    assert grant == {"accessGranted": False, "reason": "accessBlocked"}
+    assert not helios.device.switches.get(1).active
+    twoen._call("POST", "/api/accesspoint/blocking/ctrl", params={"id": 0, "action": "off"})
+    grant = twoen._get("/api/accesspoint/grantaccess", params={"id": 0, "user": reception.uuid})["result"]
+    assert grant["accessGranted"] is True and helios.device.switches.get(1).active
+
+
+# Functions twoen has that the emulator does not implement (clients.md 3, "cert helpers", "other").
+# They answer as any unknown path does: HTTP 200 + JSON code 2, so twoen's methods return False
+# instead of crashing. Listed in COMPATIBILITY.md as not supported.
 NOT_IMPLEMENTED = [
-    ("POST", "/api/accesspoint/blocking/ctrl", {"id": 0, "action": "on"}),
-    ("POST", "/api/accesspoint/blocking/status", {}),
-    ("GET", "/api/accesspoint/grantaccess", {"id": 0, "user": "00000000-0000-0000-0000-000000000001"}),
     ("GET", "/api/lpr/image", {"plateText": "ABC123"}),
 ]
 

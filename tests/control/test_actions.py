@@ -136,18 +136,37 @@ async def test_unknown_card_is_refused(dev):
     assert event["params"]["uid"] == "DEADBEEF00"
 
 
+async def test_a_phone_presents_its_mobile_key(dev):
+    """A phone paired as a user's mobile key (their `access.mobkey`) opens the user's switch."""
+    await dev.session.put(dev.emu.url + "/api/dir/create", json={"users": [
+        {"uuid": "11111111-2222-3333-4444-555555555555", "name": "Eve", "access": {"mobkey": "8f6e5d4c3b2a1987"}}]})
+    await dev.events()  # the directory change
+    assert await dev.act("wave", authid="8f6e5d4c3b2a1987") == {"valid": True}
+    assert await dev.switch_active(1) is True
+    names = [(e["event"], e["params"].get("session")) for e in await dev.events()]
+    assert names[:4] == [("WaveKeyActivated", None), ("MobKeyEntered", 1), ("UserAuthenticated", 1),
+                         ("SwitchStateChanged", 1)]
+    assert await dev.act("mobile-key", authid="0000000000000000", direction="out") == {"valid": False}
+    [event] = await dev.events()
+    assert event["params"] == {"ap": 1, "session": 2, "direction": "out", "action": 0,
+                               "authid": "0000000000000000", "valid": False}
+    status, body = await dev.control("POST", "/actions/mobile-key", json={"authid": "8f6e5d4c3b2a1987",
+                                                                          "direction": "sideways"})
+    assert status == 400 and "direction" in body["error"]
+
+
 @pytest.mark.parametrize("code", [SWITCH_CODE, RECEPTION_CODE])
 async def test_valid_code_opens_switch_1(dev, code):
     assert await dev.act("code", code=code) == {"valid": True}
     assert await dev.switch_active(1) is True
-    entered = await dev.events("CodeEntered")
-    assert summary(entered) == [("CodeEntered", {"code": code, "valid": True})]
+    [(name, params)] = summary(await dev.events("CodeEntered"))
+    assert (name, params["code"], params["valid"], params["ap"], params["session"]) == ("CodeEntered", code, True, 0, 1)
 
 
 async def test_wrong_code_is_reported_invalid(dev):
     assert await dev.act("code", code="9999") == {"valid": False}
     assert await dev.switch_active(1) is False
-    assert summary(await dev.events()) == [("CodeEntered", {"code": "9999", "valid": False})]
+    assert summary(await dev.events()) == [("CodeEntered", {"ap": 0, "session": 1, "code": "9999", "valid": False})]
 
 
 # -- inputs, door, sensors -----------------------------------------------------------------------
@@ -273,8 +292,8 @@ async def test_audio_result_failed_fails_the_next_audio_loop_test(dev):
 async def test_actions_are_listed_with_their_parameters(dev):
     status, listed = await dev.control("GET", "/actions")
     assert status == 200
-    assert set(listed) == {"press", "key-down", "key-up", "code", "card", "input", "door", "motion", "noise",
-                           "tamper", "incoming-call", "intercom-answers", "peer-answers", "peer-hangs-up",
+    assert set(listed) == {"press", "key-down", "key-up", "code", "card", "mobile-key", "wave", "input", "door",
+                           "motion", "noise", "tamper", "incoming-call", "intercom-answers", "peer-answers", "peer-hangs-up",
                            "peer-busy", "registration", "audio-result"}
     assert listed["card"]["params"]["uid"] == {"type": "str", "required": True, "default": None, "choices": None,
                                                "doc": "the card's UID, 6 to 16 hexadecimal digits (\"1A2B3C4D\")"}

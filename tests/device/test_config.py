@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 from lxml import etree
@@ -10,12 +11,12 @@ from lxml import etree
 from emulator.device import config
 from emulator.device.clock import VirtualClock
 from emulator.device.device import Device
-from emulator.device.directory import DirectoryUser
+from emulator.device.directory import merge
 from emulator.device.profile import load
 from emulator.device.security import Account, Service
 from emulator.errors import ApiError, ErrorCode
 
-SECTIONS = ["Network", "System", "Phone", "Switches", "HttpApi", "Directory"]
+SECTIONS = ["Network", "System", "Phone", "Switches", "HttpApi", "AccessPoints", "Directory"]
 
 
 def make(profile: str = "verso") -> Device:
@@ -50,8 +51,14 @@ def customise(device: Device) -> None:
     device.switches.get(3).config.enabled = True
     device.security.services["camera"] = Service(enabled=False, transport="https", auth="basic")
     device.security.accounts.append(Account("viewer", "secret", frozenset({"camera", "io-monitoring"})))
-    device.directory.replace([DirectoryUser("ABC-1", "Alice", ["sip:1@x"], [1, 3], ["0A0B0C"], ["55"], 2),
-                              DirectoryUser("ABC-2", "Bob", [], [], [], [], 1)])
+    template = device.directory.template
+    alice = device.directory.new_user("ABC-1", 2)
+    alice.record = merge(alice.record, {"name": "Alice", "callPos": [{"peer": "sip:1@x"}], "buttons": "1,3",
+                                        "access": {"card": ["0A0B0C"], "pin": "55"}}, template)
+    bob = device.directory.new_user("ABC-2", 1)
+    bob.record = merge(bob.record, {"name": "Bob"}, template)
+    device.directory.replace([alice, bob])
+    device.access.points[1].blocked = True
 
 
 def test_export_is_xml_describing_the_live_device():
@@ -71,7 +78,9 @@ def test_export_is_xml_describing_the_live_device():
     assert root.findtext("Switches/Switch[@Id='3']/Enabled") == "0"
     assert root.findtext("HttpApi/Service[@Name='switch']/Auth") == "2"  # digest
     assert root.findtext("HttpApi/Account/Name") == "admin"
-    assert [u.findtext("Name") for u in root.findall("Directory/User")] == ["Reception", "Flat 2"]
+    assert [json.loads(u.findtext("Record"))["name"] for u in root.findall("Directory/User")] == ["Reception", "Flat 2"]
+    assert [(p.get("Id"), p.findtext("Enabled"), p.findtext("Blocked")) for p in root.findall("AccessPoints/AccessPoint")] \
+        == [("0", "1", "0"), ("1", "1", "0")]
     # The head comment names the device, as the real file does.
     assert b"Serial number: 54-2040-0137" in blob
 
@@ -114,6 +123,8 @@ def test_a_customised_configuration_carries_over_to_a_fresh_device():
     assert target.security.account("viewer").privileges == frozenset({"camera", "io-monitoring"})
     assert sorted(target.directory.users) == ["ABC-1", "ABC-2"]
     assert target.directory.users["ABC-1"].buttons == [1, 3]
+    assert target.directory.users["ABC-1"].pin == "55" and target.directory.users["ABC-1"].switch == 2
+    assert [p.blocked for p in target.access] == [False, True]
 
 
 def test_applied_switch_settings_take_effect():
@@ -255,3 +266,27 @@ def test_parse_does_not_touch_the_device():
     assert changes.device_name == "Elsewhere"
     assert config.export(device) == before
     assert [s.config for s in device.switches] == switches
+
+
+def test_a_directory_saved_by_an_earlier_version_still_loads():
+    """Files of the earlier layout (a leaf per value, the rest as Extra JSON) keep their users."""
+    device = make()
+    upload(device, document(
+        '<Directory><User Uuid="abc-1"><Name>Alice</Name><Switch>2</Switch><Peer>sip:1@x</Peer>'
+        '<Button>3</Button><Card>0a0b0c</Card><Code>55</Code>'
+        '<Extra>{"email": "alice@example.com", "owner": "My2N"}</Extra></User></Directory>'))
+    [alice] = device.directory
+    assert (alice.uuid, alice.name, alice.switch, alice.peers, alice.buttons, alice.cards, alice.pin) == (
+        "ABC-1", "Alice", 2, ["sip:1@x"], [3], ["0A0B0C"], "55")
+    assert (alice.record["email"], alice.record["owner"]) == ("alice@example.com", "My2N")
+    assert device.enter_code("55") is True and device.switches.get(2).active
+
+
+def test_a_bad_directory_record_refuses_the_whole_file():
+    device = make()
+    before = config.export(device)
+    for record in ('{"name": "A", "albert": 1}', '{"access": {"pin": "x"}}', '[1]', '{'):
+        with pytest.raises(ApiError) as err:
+            upload(device, document(f'<Directory><User Uuid="A-1"><Record>{record}</Record></User></Directory>'))
+        assert err.value.code == ErrorCode.INVALID_PARAMETER
+    assert config.export(device) == before

@@ -224,18 +224,18 @@ def test_a_device_without_keypad_has_only_its_buttons():
 def test_user_code_authenticates_and_opens_the_users_switch():
     device, _ = make()
     assert device.enter_code("1234") is True
+    uuid = device.directory.by_pin("1234").uuid
     assert events(device, "CodeEntered", "UserAuthenticated", "SwitchStateChanged") == [
-        ("CodeEntered", {"code": "1234", "valid": True}),
-        ("UserAuthenticated", {"ap": 0, "session": 0, "name": "Reception",
-                               "uuid": device.directory.by_code("1234").uuid}),
-        ("SwitchStateChanged", {"switch": 1, "state": True, "originator": "auth"}),
+        ("CodeEntered", {"ap": 0, "session": 1, "code": "1234", "uuid": uuid, "valid": True}),
+        ("UserAuthenticated", {"ap": 0, "session": 1, "name": "Reception", "uuid": uuid}),
+        ("SwitchStateChanged", {"ap": 0, "session": 1, "switch": 1, "state": True, "originator": "ap"}),
     ]
 
 
 def test_wrong_code_is_reported_invalid():
     device, _ = make()
     assert device.enter_code("9999") is False
-    assert events(device, "CodeEntered") == [("CodeEntered", {"code": "9999", "valid": False})]
+    assert events(device, "CodeEntered") == [("CodeEntered", {"ap": 0, "session": 1, "code": "9999", "valid": False})]
     assert not any(s.active for s in device.switches)
 
 
@@ -251,7 +251,8 @@ def test_card_swipe():
     device, _ = make()
     assert device.swipe_card("01045e31bb", "in") is True
     assert events(device, "CardEntered") == [
-        ("CardEntered", {"direction": "in", "reader": "internal", "uid": "01045E31BB", "valid": True})]
+        ("CardEntered", {"ap": 0, "session": 1, "direction": "in", "reader": "internal", "uid": "01045E31BB",
+                         "uuid": device.directory.by_card("01045E31BB").uuid, "valid": True})]
     assert device.switches.get(1).active  # Flat 2's switch (the default, 1)
     assert device.swipe_card("FFFFFF") is False
     assert events(device, "CardEntered")[-1][1]["valid"] is False
@@ -375,13 +376,18 @@ def test_event_types_follow_the_hardware_and_firmware():
         "CodeEntered", "CardEntered", "InputChanged", "OutputChanged", "SwitchStateChanged",
         "CallStateChanged", "RegistrationStateChanged", "TamperSwitchActivated", "UnauthorizedDoorOpen",
         "DoorOpenTooLong", "LoginBlocked", "CallSessionStateChanged", "DoorStateChanged", "UserAuthenticated",
+        "UserRejected", "MobKeyEntered", "WaveKeyActivated", "AccessBlocked", "ApiAccessRequested",
         "ConfigurationChanged"]
     vario, _ = make("vario-2.15")
     types = vario.event_types()
     assert "CallSessionStateChanged" not in types and "UserAuthenticated" not in types
+    assert "MobKeyEntered" not in types and "UserRejected" not in types
     assert "ConfigurationChanged" not in types
     assert "TamperSwitchActivated" not in types
     uni, _ = make("uni")
     types = uni.event_types()
     assert "MotionDetected" not in types and "CodeEntered" not in types and "CardEntered" not in types
+    assert "UserAuthenticated" not in types and "AccessBlocked" not in types and "MobKeyEntered" not in types
+    force, _ = make("force")  # no Bluetooth
+    assert "UserRejected" in force.event_types() and "MobKeyEntered" not in force.event_types()
     assert "UnauthorizedDoorOpen" in types  # the door contact is inherited from verso

@@ -430,7 +430,7 @@ async def test_valid_switch_code_activates_switch_1():
     device, _ = boot()
     assert device.enter_code(SWITCH_CODE) is True
     assert [(e["event"], e["params"]) for e in new_events(device, 1)] == [
-        ("CodeEntered", {"code": SWITCH_CODE, "valid": True}),
+        ("CodeEntered", {"ap": 0, "session": 1, "code": SWITCH_CODE, "valid": True}),
         ("SwitchStateChanged", {"switch": 1, "state": True, "originator": "auth"}),
         ("OutputChanged", {"port": "relay1", "state": True})]
 
@@ -441,7 +441,8 @@ async def test_valid_user_code_authenticates_and_opens_the_users_switch():
     events = new_events(device, 1)
     assert [e["event"] for e in events] == ["CodeEntered", "UserAuthenticated", "SwitchStateChanged",
                                             "OutputChanged"]
-    assert events[0]["params"] == {"code": USER_CODE, "valid": True}
+    user = device.directory.by_pin(USER_CODE)
+    assert events[0]["params"] == {"ap": 0, "session": 1, "code": USER_CODE, "uuid": user.uuid, "valid": True}
     assert events[2]["params"]["switch"] == 1 and events[2]["params"]["state"] is True
 
 
@@ -450,7 +451,7 @@ async def test_invalid_code_is_reported_invalid_and_switches_nothing():
     assert device.enter_code("9999") is False
     clock.advance(10)
     assert [(e["event"], e["params"]) for e in new_events(device, 1) if e["event"] != "RegistrationStateChanged"] == [
-        ("CodeEntered", {"code": "9999", "valid": False})]
+        ("CodeEntered", {"ap": 0, "session": 1, "code": "9999", "valid": False})]
     assert not device.switches.get(1).active
 
 
@@ -460,9 +461,10 @@ async def test_valid_card_activates_switch_1():
     events = new_events(device, 1)
     assert [e["event"] for e in events] == ["CardEntered", "UserAuthenticated", "SwitchStateChanged",
                                             "OutputChanged"]
-    assert events[0]["params"] == {"direction": "any", "reader": "internal", "uid": CARD, "valid": True}
     user = device.directory.by_card(CARD)
-    assert events[1]["params"] == {"name": "Reception", "uuid": user.uuid, "ap": 0, "session": 0}
+    assert events[0]["params"] == {"ap": 0, "session": 1, "direction": "any", "reader": "internal", "uid": CARD,
+                                   "uuid": user.uuid, "valid": True}
+    assert events[1]["params"] == {"ap": 0, "session": 1, "name": "Reception", "uuid": user.uuid}
     assert events[2]["params"]["switch"] == 1 and events[2]["params"]["state"] is True
 
 
@@ -470,7 +472,8 @@ async def test_unknown_card_is_invalid_and_switches_nothing():
     device, _ = boot()
     assert device.swipe_card("DEADBEEF01", direction="in") is False
     assert [(e["event"], e["params"]) for e in new_events(device, 1)] == [
-        ("CardEntered", {"direction": "in", "reader": "internal", "uid": "DEADBEEF01", "valid": False})]
+        ("CardEntered", {"ap": 0, "session": 1, "direction": "in", "reader": "internal", "uid": "DEADBEEF01",
+                         "valid": False})]
     assert not device.switches.get(1).active
 
 
@@ -630,7 +633,8 @@ async def test_door_open_too_long():
 # -- firmware generations -------------------------------------------------------------------
 
 
-NEWER_EVENTS = {"CallSessionStateChanged", "DoorStateChanged", "UserAuthenticated"}
+NEWER_EVENTS = {"CallSessionStateChanged", "DoorStateChanged", "UserAuthenticated", "UserRejected",
+                "AccessBlocked", "ApiAccessRequested", "MobKeyEntered", "WaveKeyActivated"}
 
 
 async def test_vario_2_15_raises_only_the_manuals_events_and_params():
@@ -666,6 +670,14 @@ def raise_everything(device: Device, clock: VirtualClock) -> None:
     attempt(device.enter_code, "9999")
     attempt(device.swipe_card, CARD)
     attempt(device.enter_code, USER_CODE)
+    clock.advance(10)
+    attempt(device.wave, "touch")
+    attempt(device.present_mobile_key, "8F6E5D4C3B2A1987")
+    attempt(device.block_access_point, 0, True)
+    attempt(device.swipe_card, CARD)  # refused at the blocked Entry: UserRejected
+    attempt(device.block_access_point, 0, False)
+    for user in list(device.directory)[:1]:
+        attempt(device.grant_access, 0, user.uuid)
     clock.advance(10)
     attempt(device.door, True)
     clock.advance(60)

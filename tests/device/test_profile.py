@@ -125,7 +125,7 @@ def test_unknown_key(tmp_path):
 def test_unknown_top_level_key(tmp_path):
     err = failure(tmp_path, 'extends = "verso"\ncolour = "red"\n')
     assert err.key == "colour"
-    assert err.reason.startswith("unknown key; known here: accounts, calls, camera, ")  # nothing close to it
+    assert err.reason.startswith("unknown key; known here: access, accounts, calls, ")  # nothing close to it
 
 
 def test_unknown_key_in_an_array_of_tables(tmp_path):
@@ -237,3 +237,25 @@ def test_missing_profile_file(tmp_path):
     with pytest.raises(ProfileError) as err:
         load(str(tmp_path / "absent.toml"))
     assert err.value.reason == "no such profile file"
+
+
+@pytest.mark.parametrize("text, key, reason", [
+    ('[hardware]\nbluetooth = "yes"\n', "hardware.bluetooth", "expected a boolean, got str"),
+    ('[directory]\ntemplate = "solo"\n', "directory.template",
+     "'solo' is not one of verso, vario, style, base, uni, accessunit, ipone, videokit, audiokit"),
+    ("[directory]\nmax_users = 0\n", "directory.max_users", "0 is below the minimum 1"),
+    ("[access]\nexit = 1\n", "access.exit", "expected a boolean, got int"),
+    ('[[users]]\nname = "A"\ncards = ["0A0B0C0D", "0E0F1011", "12131415"]\n', "users[0].cards",
+     "the 'verso' directory template has room for 2"),
+    ('[[users]]\nname = "A"\ncodes = ["12", "34"]\n', "users[0].codes", "a user has one PIN (use `pin`)"),
+    ('[directory]\ntemplate = "accessunit"\n[[users]]\nname = "A"\npeers = ["sip:1@x"]\n', "users[0].peers",
+     "the 'accessunit' directory template has room for 0"),
+])
+def test_access_and_directory_keys_are_checked(tmp_path, text, key, reason):
+    err = failure(tmp_path, 'extends = "verso"\n' + text)
+    assert (err.key, err.reason) == (key, reason)
+
+
+def test_bluetooth_only_where_the_hardware_has_it():
+    assert {name: profiles.load(name).hardware.bluetooth for name in profiles.available()} == {
+        "verso": True, "access-unit": True, "force": False, "uni": False, "vario-2.15": False}

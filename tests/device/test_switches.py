@@ -263,7 +263,7 @@ def test_switch_code_activates_the_switch_as_auth():
     assert device.enter_code("00112233") is True
     assert device.switches.get(1).active
     assert watch.take("CodeEntered", "SwitchStateChanged") == [
-        ("CodeEntered", {"code": "00112233", "valid": True}),
+        ("CodeEntered", {"ap": 0, "session": 1, "code": "00112233", "valid": True}),
         ("SwitchStateChanged", {"switch": 1, "state": True, "originator": "auth"}),
     ]
     clock.advance(5)
