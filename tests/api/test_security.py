@@ -1,6 +1,6 @@
 """The device's security checks, in the device's order, each produced through a real configuration.
 
-Order (research/device.md 1.3): path 2, method 3, model 1, service enabled 4, licence 5,
+Order (as real devices check, from recorded replies): path 2, method 3, model 1, service enabled 4, licence 5,
 transport 7, authentication method 8, credentials 9 (HTTP 401), privilege 10, then parameters.
 Every error but 9 is HTTP 200 with the 2N envelope; 9 is HTTP 401 with a challenge and the same
 JSON envelope. Each test below sets the device up the way a user would (profile file, --auth,

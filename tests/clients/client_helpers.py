@@ -1,4 +1,4 @@
-"""Helpers shared by the real-client and replay tests in this directory (research/clients.md).
+"""Helpers shared by the real-client and replay tests in this directory (what real integrations send and expect).
 
 The emulator under test is always the `helios` fixture (emulator/control/pytest_plugin.py): a real emulator
 on free HTTP and HTTPS ports in a background thread. Clients talk to it over real sockets with
@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 ADMIN = ("admin", "2n")  # the verso profile's API account
 JPEG_SOI = b"\xff\xd8"
 
-# Error codes the clients know (clients.md 1, "Response handling"): py2n raises
+# Error codes the clients know (py2n's response handling): py2n raises
 # DeviceUnsupportedError("invalid error code") on anything else.
 PY2N_CODES = {1, 2, 3, 4, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 18, 19}
 
@@ -59,7 +59,7 @@ def jpeg_size(data: bytes) -> tuple[int, int]:
 
 
 def event_shape_ok(event: dict[str, Any]) -> None:
-    """Every pulled event is {id, tzShift, utcTime, upTime, event, params} (clients.md 11), with a
+    """Every pulled event is {id, tzShift, utcTime, upTime, event, params} (every client's requirement), with a
     `hash` after the id on current firmware."""
     assert set(event) >= {"id", "tzShift", "utcTime", "upTime", "event", "params"}, event
     assert isinstance(event["id"], int) and isinstance(event["utcTime"], int) and isinstance(event["upTime"], int)

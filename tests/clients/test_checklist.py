@@ -1,4 +1,4 @@
-"""The lines of research/clients.md section 11 that are about every client at once (the envelope,
+"""The lines of the client research's requirement checklist that are about every client at once (the envelope,
 Content-Type, 401s, preemptive Basic everywhere, unknown paths and methods, concurrency, limits),
 checked on the wire. Client-specific lines are covered in the test_py2n*, test_replay_* files;
 COMPATIBILITY.md maps every line of section 11 to its tests.

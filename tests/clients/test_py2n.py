@@ -2,7 +2,7 @@
 
 Every method py2n offers is called as an integration (helios2n-hass, hass-2n-verso) calls it,
 over HTTP and HTTPS, with Basic (preemptive aiohttp.BasicAuth) and with Digest (aiohttp's
-DigestAuthMiddleware). research/clients.md section 1 lists what py2n requests and what it reads;
+DigestAuthMiddleware). A study of its published source lists what py2n requests and what it reads;
 its strictness (JSON Content-Type on every reply including 401s, a `success` key, error codes
 from its enum) is checked on the way, since any slip raises DeviceUnsupportedError.
 """

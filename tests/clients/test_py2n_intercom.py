@@ -6,7 +6,7 @@ subprocess under the interpreter named by HELIOS_PY312 (CI points it at a venv w
 `pip install py2n-intercom`; locally HELIOS_PY312=/work/venv312/bin/python). Without it the tests
 skip and say why. The script, py2n_intercom_client.py, prints a JSON report that is judged here.
 
-What it must get right (research/clients.md section 2): its hand-written Digest sends every
+What it must get right (from a study of its published source): its hand-written Digest sends every
 request unauthenticated first and then a `uri` WITHOUT the query string (HA2 over the bare path),
 which the emulator must accept on every parameterised call; it reads devType, macAddr (any
 separator) and bootUuid from system/info; it ignores the spec's camera/caps shape and falls back to

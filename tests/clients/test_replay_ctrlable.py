@@ -1,6 +1,6 @@
 """Replay of Ctrlable/2n-intercom (Home Assistant; aiohttp; GitHub only).
 
-Written from research/clients.md section 9 (no client code copied). What makes it Ctrlable:
+Written from a study of the client's published source (no client code copied). What makes it Ctrlable:
 - aiohttp with preemptive Basic (the device must use Basic: auth="basic"), http or https;
 - resp.json(content_type=None): any content type is parsed; 401/403 and codes 9/10 are auth
   errors, codes 1/8 "unsupported";

@@ -1,7 +1,7 @@
 """Replay of dougrathbone/2n-doorman (Home Assistant; user and credential management; own aiohttp
 Digest; GitHub only).
 
-Written from research/clients.md section 9 (no client code copied). What makes it doorman:
+Written from a study of the client's published source (no client code copied). What makes it doorman:
 - HTTPS, and its own Digest: the first request goes out unauthenticated; it picks the Digest
   challenge among the WWW-Authenticate headers, refuses -sess algorithms, reuses the nonce with a
   growing nc, and on a 401 with stale=true takes the new nonce and retries once;

@@ -1,6 +1,6 @@
 """Replay of farion/fhem-entrycomip (FHEM module, Perl, 2020; GitHub only).
 
-Written from research/clients.md section 9 (no client code copied). FHEM talks HTTPS only, with
+Written from a study of the client's published source (no client code copied). FHEM talks HTTPS only, with
 preemptive Basic (device set to Basic here), reads all six v2.15 system/info keys, system/status,
 restarts, drives io caps/status/ctrl and audio/test, subscribes with duration=20 and pulls with
 timeout=20 (client timeout 40 s: twice the pull timeout), and parses InputChanged/OutputChanged

@@ -1,7 +1,7 @@
 """Replay of genka13/ha-2n-intercom 0.1.33, the Home Assistant integration on top of py2n-intercom.
 
 The library itself runs for real in test_py2n_intercom.py (Python 3.12 subprocess). What the
-integration does with it is replayed here (research/clients.md section 2, "genka13/ha-2n-intercom";
+integration does with it is replayed here (from a study of its published source, "genka13/ha-2n-intercom";
 no client code copied), with py2n-intercom's own wire behaviour: every request first goes out
 without credentials, and after the 401 it is resent with a Digest whose `uri` has no query string.
 - setup: system/info, switch/caps, log/caps; switch/status polled every 5 s;

@@ -1,6 +1,6 @@
 """Replay of "Hass2NDevice" (an httpx-based Home Assistant client; repository not identified).
 
-Written from research/clients.md section 9 (no client code copied): https:// with
+Written from a study of the client's published source (no client code copied): https:// with
 httpx.DigestAuth and verify=False; reads system/info (deviceName, macAddr), io/status and
 switch/status; subscribes to /api/log/subscribe with NO parameters (so the device defaults,
 include=new and duration=90, apply) and pulls /api/log/pull?id=N with NO timeout (0: an

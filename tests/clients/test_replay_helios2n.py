@@ -1,7 +1,7 @@
 """Replay of helios2n-hass 0.3.4 (SVD-NL; Home Assistant) on top of py2n 0.4.0, which it pins.
 
 py2n 0.6 is tested for real in test_py2n.py; 0.4.0 is older and cannot be installed next to it, so
-its documented behaviour is replayed here (research/clients.md section 1, "Older versions" and
+its documented behaviour is replayed here (from a study of its published source, "Older versions" and
 "helios2n-hass behaviour"; no client code copied):
 - http only, preemptive Basic only, GET only, 10 s timeout; no log/caps call;
 - update() requires system/status.upTime and iterates the switch/status entries reading

@@ -1,7 +1,7 @@
 """Replay of hexamus/ha-2n-intercom (`twon_intercom`; Home Assistant; aiohttp; GitHub only), and the
 "octet-stream" quirk of real firmware 2.50 that would break it.
 
-Written from research/clients.md sections 9 and 7(a) (no client code copied). hexamus talks
+Written from a study of the client's published source (no client code copied). hexamus talks
 http only, with Basic, to http://host:port/api, and sends switch/ctrl, io/ctrl, call/dial,
 call/answer and call/hangup as POSTs with the parameters in the query and NO body: aiohttp then
 sends `Content-Type: application/octet-stream`, `Content-Length: 0`. It calls raise_for_status().

@@ -1,6 +1,6 @@
 """Replay of homebridge-2n-intercom 2.2.x (mastalir1980; Node + axios; npm 404 here).
 
-Written from research/clients.md section 5 (no client code copied). axios with `auth:` is
+Written from a study of the client's published source (no client code copied). axios with `auth:` is
 preemptive HTTP Basic and nothing else (no Digest), so the device must be set to Basic: these tests
 start the emulator with auth="basic". axios is reproduced with `requests` + HTTPBasicAuth (also
 preemptive). What makes it homebridge:
@@ -153,7 +153,7 @@ def test_homekit_size_not_in_caps_needs_the_lenient_option(helios, tmp_path):
 
 def test_digest_only_device_does_not_work_with_homebridge():
     """On the default profile (Digest on every service) homebridge's preemptive Basic is the wrong
-    method: the device answers HTTP 200 + JSON code 8 (research/device.md 1.2), which axios takes
+    method: the device answers HTTP 200 + JSON code 8 (as real devices do), which axios takes
     for success although nothing happened. Users must set the HTTP API services to Basic."""
     from emulator.control.handle import running
     from emulator.settings import Settings

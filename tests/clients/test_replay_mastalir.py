@@ -1,7 +1,7 @@
 """Replay of mastalir1980/ha-2N-intercom 1.0.1 (a Home Assistant integration with its own aiohttp
 client; GitHub only).
 
-Written from research/clients.md section 6 (no client code copied). What makes it mastalir:
+Written from a study of the client's published source (no client code copied). What makes it mastalir:
 - base URL {protocol}://{host}:{port}, https by default, its own ClientSession with
   TCPConnector(ssl=False) (verify_ssl defaults to False);
 - preemptive Basic on every request (so the device must use Basic: auth="basic" here); a 401 is an

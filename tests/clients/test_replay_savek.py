@@ -1,7 +1,7 @@
 """Replay of the savek-cc fork of ha-2N-intercom 1.3.1 (Home Assistant; aiohttp; written against a
 real 2N IP Verso on fw 2.50.0.76.2; GitHub only).
 
-Written from research/clients.md section 6b (no client code copied). What makes it savek:
+Written from a study of the client's published source (no client code copied). What makes it savek:
 - aiohttp.DigestAuthMiddleware(user, pw, preemptive=False): every request first goes out
   without credentials, gets the 401 challenge and is resent with Digest; when the challenge says
   Basic, the same request is retried with BasicAuth (2N picks the method per service);

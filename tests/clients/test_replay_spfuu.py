@@ -1,6 +1,6 @@
 """Replay of spfuu/2N-Intercom (the 2016 "all 31 endpoints" script; `requests`; GitHub only).
 
-Written from research/clients.md section 4 (no client code copied). What makes it spfuu:
+Written from a study of the client's published source (no client code copied). What makes it spfuu:
 - module-level requests.get/post/put/delete, no session; auth_type 1 = HTTPBasicAuth,
   2 = HTTPDigestAuth; every command calls raise_for_status() and returns response.text;
 - parameters travel as application/x-www-form-urlencoded POST bodies, not in the query;

@@ -1,6 +1,6 @@
 """Replay of twoen (mojebabicka/twoen, a single-file `requests` client; GitHub only, not on PyPI).
 
-Written from research/clients.md section 3 (no client code copied). What makes it twoen:
+Written from a study of the client's published source (no client code copied). What makes it twoen:
 - HTTPS only (self-signed certificate, verify=False), one requests.Session, 5 s timeout;
 - requests' HTTPDigestAuth on every call (it quotes algorithm="MD5" and qop="auth" and reuses the
   nonce with nc 2, 3, ...), EXCEPT system/info, which it sends with no Authorization at all;
@@ -475,7 +475,7 @@ def test_access_point_blocking_and_grant_access(helios, twoen):
     assert grant["accessGranted"] is True and helios.device.switches.get(1).active
 
 
-# Functions twoen has that the emulator does not implement (clients.md 3, "cert helpers", "other").
+# Functions twoen has that the emulator does not implement (its "other" helpers).
 # They answer as any unknown path does: HTTP 200 + JSON code 2, so twoen's methods return False
 # instead of crashing. Listed in COMPATIBILITY.md as not supported.
 NOT_IMPLEMENTED = [

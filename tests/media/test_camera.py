@@ -1,6 +1,6 @@
 """camera/caps and single-picture camera/snapshot, as integrations use them.
 
-What clients rely on (research/clients.md sections 2, 5, 6, 6b, 10.9, 11): `jpegResolution` and
+What clients rely on (py2n-intercom, homebridge, the Home Assistant integrations): `jpegResolution` and
 `sources` in caps; a JPEG with Content-Type exactly `image/jpeg` at every advertised size (HomeKit
 asks for 640x360 without `source`); 11/12 JSON errors naming the parameter; `quality` and `time`
 accepted; and a picture that visibly lives (time, bar, motion figure, per-source look).
