@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import importlib
 import logging
 import os
 import signal
@@ -18,6 +19,7 @@ from emulator.app import Emulator
 from emulator.control.faults import FaultError
 from emulator.control.state import StateError
 from emulator.device import profile as profiles
+from emulator.recording import RecordingError
 from emulator.settings import Settings, parse_user
 
 ENV_PREFIX = "HELIOS_"
@@ -50,7 +52,10 @@ def parser() -> argparse.ArgumentParser:
         prog="helios-emulator",
         description="Emulate a 2N Helios IP intercom's HTTP API. Every option can also be set with an "
                     "environment variable HELIOS_<OPTION> (e.g. HELIOS_PORT=80, HELIOS_NO_LICENCE=1; "
-                    "HELIOS_USER takes several accounts separated by spaces).")
+                    "HELIOS_USER takes several accounts separated by spaces).",
+        epilog="Subcommands: 'helios-emulator capture URL --user NAME:PASSWORD' prints a profile of a real "
+               "device; 'helios-emulator record --target URL' records a client's exchanges with one "
+               "(each with --help).")
     p.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=_port(_env("PORT", "8080")), help="HTTP port (default 8080; 0 = any)")
     p.add_argument("--https-port", type=_port, default=_port(_env("HTTPS_PORT", "8443")),
@@ -77,6 +82,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--control-token", default=_env("CONTROL_TOKEN"),
                    help="require 'Authorization: Bearer TOKEN' on the control plane (/_emulator)")
     p.add_argument("--scenario", type=Path, default=_env("SCENARIO"), help="a TOML timeline to play from the start")
+    p.add_argument("--replay", type=Path, default=_env("REPLAY"), metavar="FILE",
+                   help="a recording (helios-emulator record) that answers the paths this firmware does not have")
     p.add_argument("--journal-size", type=int, default=int(_env("JOURNAL_SIZE", "1000")),
                    help="entries the request/action journal keeps (default 1000)")
     p.add_argument("--seed", type=int, default=_env("SEED"), help="seed for ids (reproducible runs)")
@@ -102,10 +109,18 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     profile=args.profile, auth=args.auth, users=args.users, licence=args.licence,
                     state_dir=args.state_dir, tls_cert=args.tls_cert, tls_key=args.tls_key, smtp=args.smtp,
                     seed=args.seed, clock=args.clock, control_token=args.control_token, scenario=args.scenario,
-                    journal_size=args.journal_size)
+                    journal_size=args.journal_size, replay=args.replay)
+
+
+# `helios-emulator SUBCOMMAND ...`: each in its own module; anything else runs the emulator.
+SUBCOMMANDS = {"capture": "emulator.capture", "record": "emulator.record"}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
+        return
     args = parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
@@ -116,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(f"helios-emulator: bad profile: {exc}") from None
     except (OSError, FaultError) as exc:
         raise SystemExit(f"helios-emulator: cannot use the scenario {settings.scenario}: {exc}") from None
-    except StateError as exc:
+    except (StateError, RecordingError) as exc:
         raise SystemExit(f"helios-emulator: {exc}") from None
     try:
         with asyncio.Runner(loop_factory=_loop_factory(args.loop)) as runner:

@@ -27,6 +27,7 @@ class Settings:
     scenario: Path | None = None
     seed: int | None = None
     journal_size: int = 1000
+    replay: Path | None = None  # a recording answering what the model does not (else the profile's [replay])
     extra_hosts: list[str] = field(default_factory=list)  # more names for the certificate
 
 

@@ -39,6 +39,7 @@ class Outcome:
     account: Any = None
     params: dict[str, str] | None = None
     code: int | None = None
+    replayed: bool = False  # answered from the --replay recording
 
 
 @dataclass(slots=True)
@@ -116,7 +117,7 @@ class Dispatcher:
         emulator.journal.request(
             request.method, path, outcome.params if outcome.params is not None else request.query,
             outcome.account, request.secure, None if type(response) is Dropped else response.status,
-            outcome.code, started, perf_counter(), faults)
+            outcome.code, started, perf_counter(), faults, outcome.replayed)
         return response
 
     async def _handle(self, request: web.Request, route: Route | None, outcome: Outcome) -> web.StreamResponse:
@@ -150,6 +151,8 @@ class Dispatcher:
             outcome.code = int(err.code)
             return error_response(err, self._server(gate), emulator.auth.challenges(err.scheme, err.stale))
         except ApiError as err:
+            if err.code == ErrorCode.INVALID_PATH and emulator.replay is not None:
+                return await self._replay(request, outcome)
             outcome.code = int(err.code)
             return error_response(err, self._server(gate))
         except ChannelClosed:
@@ -185,6 +188,33 @@ class Dispatcher:
                 request.headers.get(hdrs.CONTENT_TYPE) == "application/octet-stream" and not request.body_exists:
             raise failed("Unsupported Content-Type")  # fw 2.50 does this; off by default
         return account
+
+    async def _replay(self, request: web.Request, outcome: Outcome) -> web.StreamResponse:
+        """A path this firmware does not have (code 2): the recorded reply of the same request
+        when the recording holds one (the choice: emulator.recording.Recording.answer). A reply
+        recorded with credentials needs an account of the emulator, by the recorded scheme."""
+        emulator = self.emulator
+        server = emulator.server_header
+        try:
+            params = await params_.read(request, params_.FORM_LIMIT, None)
+            outcome.params = params.values
+            exchange = emulator.replay.answer(request.method, request.path, params.values, params.json)
+            if exchange is None:
+                raise ApiError(ErrorCode.INVALID_PATH)
+            if exchange.auth is not None:
+                outcome.account = emulator.auth.authenticate(
+                    request.headers.get(hdrs.AUTHORIZATION), exchange.auth, request.method,
+                    request.raw_path.split("?")[0], emulator.device.security, request.remote or "")
+        except Unauthorized as err:
+            outcome.code = int(err.code)
+            return error_response(err, server, emulator.auth.challenges(err.scheme, err.stale))
+        except ApiError as err:
+            outcome.code = int(err.code)
+            return error_response(err, server)
+        outcome.replayed = True
+        outcome.code = exchange.code
+        return web.Response(status=exchange.status, body=exchange.body,
+                            headers={hdrs.CONTENT_TYPE: exchange.content_type, hdrs.SERVER: server})
 
     def _server(self, gate: Gate | None) -> str:
         return gate.server if gate is not None else self.emulator.server_header

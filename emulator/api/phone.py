@@ -30,7 +30,9 @@ def status(call: Call) -> dict:
 
 
 _CONFIG_KEYS = {"sipNumber": "number", "domain": "domain", "displayName": "display_name",
-                "enabled": "enabled", "registrationEnabled": "registration_enabled"}
+                "enabled": "enabled", "registrationEnabled": "registration_enabled", "domainPort": "domain_port",
+                "proxyAddress": "proxy_address", "proxyPort": "proxy_port", "registrarAddress": "registrar_address",
+                "registrarPort": "registrar_port"}
 
 
 def config(call: Call) -> dict | None:
@@ -39,9 +41,9 @@ def config(call: Call) -> dict | None:
     if call.request.method != "PUT":
         return {"accounts": [
             {"account": a.account, "accountType": "general", "enabled": a.enabled, "sipNumber": a.number,
-             "displayName": a.display_name, "domain": a.domain, "domainPort": 5060, "proxyAddress": "",
-             "proxyPort": 5060, "registrationEnabled": a.registration_enabled, "registrarAddress": "",
-             "registrarPort": 5060}
+             "displayName": a.display_name, "domain": a.domain, "domainPort": a.domain_port,
+             "proxyAddress": a.proxy_address, "proxyPort": a.proxy_port, "registrationEnabled": a.registration_enabled,
+             "registrarAddress": a.registrar_address, "registrarPort": a.registrar_port}
             for a in phone.accounts]}
     changes = call.json_object("accounts")
     if not isinstance(changes, list):
@@ -55,7 +57,7 @@ def config(call: Call) -> dict | None:
         for key, attr in _CONFIG_KEYS.items():
             if key in item:
                 value = item[key]
-                if not isinstance(value, type(getattr(account, attr))):
+                if type(value) is not type(getattr(account, attr)) or key.endswith("Port") and not 1 <= value <= 65535:
                     raise invalid(key)
                 fields[attr] = value
         updates.append((account, fields))

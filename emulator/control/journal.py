@@ -47,11 +47,13 @@ class Journal:
         return entry
 
     def request(self, method: str, path: str, params: Mapping[str, str], account: Any, secure: bool,
-                status: int | None, code: int | None, started: float, ended: float, faults: Sequence[Any]) -> None:
+                status: int | None, code: int | None, started: float, ended: float, faults: Sequence[Any],
+                replayed: bool = False) -> None:
         """One /api request: `account` is an Account or None, `started`/`ended` perf_counter() times,
-        `faults` the fault objects applied; status None when the connection was dropped."""
+        `faults` the fault objects applied; status None when the connection was dropped; `replayed`
+        when a recording answered it (--replay)."""
         self._entries.append((next(self._seq), self._now(), method, path, params, account, secure, status, code,
-                              started, ended, faults))
+                              started, ended, faults, replayed))
 
     def find(self, kind: str | None = None, **filters: Any) -> list[dict[str, Any]]:
         """Entries of a kind whose fields equal every filter; a filter on `path` matches a prefix
@@ -107,12 +109,12 @@ class Journal:
 def _as_dict(entry: dict[str, Any] | tuple[Any, ...]) -> dict[str, Any]:
     if isinstance(entry, dict):
         return entry
-    seq, now, method, path, params, account, secure, status, code, started, ended, faults = entry
+    seq, now, method, path, params, account, secure, status, code, started, ended, faults, replayed = entry
     return {"seq": seq, "kind": "request", "time": round(now, 3), "method": method, "path": path,
             "params": {k: "***" if "password" in k.lower() else v for k, v in params.items()},
             "account": account.name if account is not None else None, "transport": "https" if secure else "http",
             "status": status, "code": code, "duration_ms": round((ended - started) * 1000, 3),
-            "faults": [f.kind for f in faults]}
+            "faults": [f.kind for f in faults], "replayed": replayed}
 
 
 def _matches(actual: Any, wanted: Any) -> bool:

@@ -9,6 +9,7 @@ rejected as a whole, so a bad upload never leaves half a configuration behind.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -52,6 +53,11 @@ def export(device) -> bytes:
         _leaf(el, "Domain", acc.domain)
         _leaf(el, "DisplayName", acc.display_name)
         _leaf(el, "RegistrationEnabled", int(acc.registration_enabled))
+        _leaf(el, "DomainPort", acc.domain_port)
+        _leaf(el, "ProxyAddress", acc.proxy_address)
+        _leaf(el, "ProxyPort", acc.proxy_port)
+        _leaf(el, "RegistrarAddress", acc.registrar_address)
+        _leaf(el, "RegistrarPort", acc.registrar_port)
 
     switches = _sub(root, "Switches")
     for switch in device.switches:
@@ -168,8 +174,7 @@ def _read(device, root) -> _Changes:
     phone = root.find("Phone")
     if phone is not None:
         accounts = {a.account: a for a in device.phone.accounts}
-        new = {n: SipAccount(a.account, a.number, a.domain, a.display_name, a.enabled, a.registration_enabled)
-               for n, a in accounts.items()}
+        new = {n: dataclasses.replace(a, registered=False, register_time=0) for n, a in accounts.items()}
         for el in phone.findall("SipAccount"):
             number = _int(el.get("Id"), 1, len(accounts))
             acc = new[number]
@@ -178,6 +183,11 @@ def _read(device, root) -> _Changes:
             acc.domain = el.findtext("Domain", acc.domain)
             acc.display_name = el.findtext("DisplayName", acc.display_name)
             acc.registration_enabled = _flag(el, "RegistrationEnabled", acc.registration_enabled)
+            acc.domain_port = _int(el.findtext("DomainPort", str(acc.domain_port)), 1, 65535)
+            acc.proxy_address = el.findtext("ProxyAddress", acc.proxy_address) or ""
+            acc.proxy_port = _int(el.findtext("ProxyPort", str(acc.proxy_port)), 1, 65535)
+            acc.registrar_address = el.findtext("RegistrarAddress", acc.registrar_address) or ""
+            acc.registrar_port = _int(el.findtext("RegistrarPort", str(acc.registrar_port)), 1, 65535)
         changes.sip = [new[n] for n in sorted(new)]
 
     switches = root.find("Switches")

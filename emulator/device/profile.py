@@ -136,6 +136,11 @@ class SipAccountSettings:
     display_name: str
     enabled: bool
     registration_enabled: bool
+    domain_port: int = 5060
+    proxy_address: str = ""
+    proxy_port: int = 5060
+    registrar_address: str = ""
+    registrar_port: int = 5060
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,7 @@ class Events:
     history: int
     max_channels: int
     channel_queue: int
+    types: tuple[str, ...] | None = None  # log/caps exactly; None: worked out from the hardware
 
 
 @dataclass(frozen=True)
@@ -217,6 +223,8 @@ class Profile:
     timing: Timing
     quirks: Quirks
     email: Email
+    system_caps: dict[str, str] = field(default_factory=dict)  # system/caps options over the derived ones
+    replay: str = ""  # a recording (helios-emulator record) answering what the model does not; "" = none
     api_level: tuple[int, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -309,6 +317,8 @@ _MAC = re.compile(r"^([0-9A-F]{2}-){5}[0-9A-F]{2}$")
 _RESOLUTION = re.compile(r"^(\d{2,4})x(\d{2,4})$")
 _HEX_UID = re.compile(r"^[0-9A-F]{6,16}$")
 _CODE = re.compile(r"^\d{2,16}$")
+_CAPS_VALUE = re.compile(r"^(active|inactive)(,licensed)?$")
+_EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
 
 
 class _Table:
@@ -459,6 +469,15 @@ class _Reader:
         em = r.table("email")
         email = Email(smtp=em.str("smtp", ""), sender=em.str("sender", "intercom@helios.invalid"))
         em.done()
+        system_caps = self.system_caps(r.table("system_caps"))
+        rp = r.table("replay")
+        replay = rp.str("file", "")
+        if replay:
+            replay_path = Path(replay) if Path(replay).is_absolute() else self.path.parent / replay
+            if not replay_path.is_file():
+                raise rp.fail("file", f"no recording {replay!r} next to the profile")
+            replay = str(replay_path)
+        rp.done()
         r.done()
         profile = Profile(
             name=name, path=str(path), description=description, identity=identity, tz_shift=tz_shift,
@@ -466,6 +485,7 @@ class _Reader:
             camera=camera, display=display, hardware=hardware, switches=switches, ports=ports, door=door,
             sip_accounts=sip, calls=calls, users=users, licences=licences, services=services,
             accounts=accounts, security=security, events=events, timing=timing, quirks=quirks, email=email,
+            system_caps=system_caps, replay=replay,
         )
         return profile
 
@@ -569,6 +589,9 @@ class _Reader:
         acc = SipAccountSettings(
             number=t.str("number", ""), domain=t.str("domain", ""), display_name=t.str("display_name", ""),
             enabled=t.bool("enabled", True), registration_enabled=t.bool("registration_enabled", True),
+            domain_port=t.int("domain_port", 5060, lo=1, hi=65535), proxy_address=t.str("proxy_address", ""),
+            proxy_port=t.int("proxy_port", 5060, lo=1, hi=65535), registrar_address=t.str("registrar_address", ""),
+            registrar_port=t.int("registrar_port", 5060, lo=1, hi=65535),
         )
         t.done()
         return acc
@@ -634,9 +657,21 @@ class _Reader:
 
     def events(self, t: _Table) -> Events:
         ev = Events(history=t.int("history", 500, lo=1, hi=100_000), max_channels=t.int("max_channels", 1024, lo=1, hi=100_000),
-                    channel_queue=t.int("channel_queue", 1000, lo=1, hi=100_000))
+                    channel_queue=t.int("channel_queue", 1000, lo=1, hi=100_000),
+                    types=t.strings("types", pattern=_EVENT_NAME) if "types" in t.data else None)
         t.done()
         return ev
+
+    def system_caps(self, t: _Table) -> dict[str, str]:
+        """system/caps options the device reports beyond (or unlike) those worked out from the
+        hardware and licences: name -> "active" | "inactive", with ",licensed" or not."""
+        caps = {}
+        for name in list(t.data):
+            if not _EVENT_NAME.match(name):
+                raise t.fail(name, "not an option name")
+            caps[name] = t.str(name, pattern=_CAPS_VALUE)
+        t.done()
+        return caps
 
     def timing(self, t: _Table) -> Timing:
         timing = Timing(
