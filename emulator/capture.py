@@ -164,7 +164,7 @@ class Reader:
                 body = await resp.read()
                 answer.status, answer.headers = resp.status, resp.headers
                 self.server = resp.headers.get("Server", self.server)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             answer.error = f"no answer within {self.timeout:g} s"
             return answer
         except (aiohttp.ClientError, OSError, ValueError) as exc:
@@ -684,10 +684,11 @@ class Builder:
         if overruled:  # the file is not what the device does: what could not be observed goes with the rest
             auths = [o["auth"] for o in observed.values() if "auth" in o]
             usual = max(set(auths), key=auths.count)
-            for name in sorted(set(profiles.SERVICES) - set(SERVICE_PROBES)):
-                services.setdefault(name, {})["auth"] = usual
-                self.report.assumed.append(f"services.{name}.auth: {usual!r} as the other services (the "
-                                           "configuration file said otherwise for them; this one is not probed)")
+            for name in profiles.SERVICES:
+                if "auth" not in observed.get(name, {}):
+                    services.setdefault(name, {})["auth"] = usual
+                    self.report.assumed.append(f"services.{name}.auth: {usual!r} as the other services (the "
+                                               "configuration file said otherwise for them; this one did not show)")
         full = {n: {"enabled": True, "transport": "http", "auth": "digest", **services.get(n, {})}
                 for n in profiles.SERVICES}
         triples = [tuple(s.values()) for s in full.values()]

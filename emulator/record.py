@@ -99,7 +99,7 @@ class Recorder:
                     kept += chunk[:max(room, 0)]
                     truncated = truncated or len(chunk) > room
                 await response.write_eof()
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             if response is None:  # no reply from the device: recorded with status null, 502 to the client
                 note = str(exc) or type(exc).__name__
                 self._write(request, body, at, started, None, "", b"", 0, False, note=note)

@@ -62,13 +62,14 @@ def public_url(url: str) -> str:
 
 
 def scrub_params(params: dict[str, str]) -> dict[str, str]:
-    return {k: SECRET if _SECRET_NAME.search(k) else v for k, v in params.items()}
+    return {k: SECRET if _SECRET_NAME.search(k) and v else v for k, v in params.items()}
 
 
 def scrub_json(value: Any) -> Any:
+    """Secrets replaced; empty ones (a template's "pin": "") stay, they hide nothing."""
     if isinstance(value, dict):
-        return {k: SECRET if _SECRET_NAME.search(k) or (k == "code" and isinstance(v, str)) else scrub_json(v)
-                for k, v in value.items()}
+        return {k: SECRET if v not in ("", None) and (_SECRET_NAME.search(k) or k == "code" and isinstance(v, str))
+                else scrub_json(v) for k, v in value.items()}
     if isinstance(value, list):
         return [scrub_json(v) for v in value]
     return value
