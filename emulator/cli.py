@@ -154,11 +154,17 @@ def _loop_factory(choice: str):
     return uvloop.new_event_loop
 
 
-async def _serve(emulator: Emulator) -> None:
+def stop_signal() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT (the emulator and `record` stop on either)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _serve(emulator: Emulator) -> None:
+    stop = stop_signal()
     try:
         await emulator.start()
     except OSError as exc:

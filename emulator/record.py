@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import datetime
 import json
-import signal
 import ssl
 import sys
 from pathlib import Path
@@ -201,10 +200,9 @@ async def _serve(recorder: Recorder, host: str, port: int, output: Path) -> None
         raise SystemExit(f"helios-emulator record: cannot listen: {exc}") from None
     print(f"record: http://{host}:{bound} -> {recorder.target}, writing {output} (Ctrl-C ends)",
           file=sys.stderr, flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    from emulator.cli import stop_signal  # the command line imports this module
+
+    stop = stop_signal()
     try:
         await stop.wait()
     finally:

@@ -56,14 +56,19 @@ async def py2n_session(port: int) -> dict:
         return {"template": template, "users": users, "active": device.get_switch(1)}
 
 
-async def test_py2n_through_the_recorder_sees_the_device_and_every_exchange_is_written(make_emulator, tmp_path):
-    device = await make_emulator(clock="virtual")
-    seen = {}
+async def recorded_py2n(tmp_path: Path, device: Emulator) -> tuple[Path, dict]:
+    """py2n's session through the recorder: the recording and what py2n saw."""
+    seen: dict = {}
 
     async def client(port):
         seen.update(await py2n_session(port))
 
-    path = await recorded(tmp_path, device, client)
+    return await recorded(tmp_path, device, client), seen
+
+
+async def test_py2n_through_the_recorder_sees_the_device_and_every_exchange_is_written(make_emulator, tmp_path):
+    device = await make_emulator(clock="virtual")
+    path, seen = await recorded_py2n(tmp_path, device)
     assert seen["active"] is True and seen["users"]  # py2n worked through the proxy
     head, *exchanges = lines(path)
     assert head["recording"] == "helios-emulator" and head["version"] == 1 and head["target"] == device.url
@@ -147,13 +152,7 @@ async def test_a_device_that_does_not_answer_is_recorded_as_such(tmp_path):
 
 
 async def test_an_older_firmware_replays_what_it_does_not_have(make_emulator, tmp_path):
-    current = await make_emulator(clock="virtual")
-    seen = {}
-
-    async def client(port):
-        seen.update(await py2n_session(port))
-
-    path = await recorded(tmp_path, current, client)
+    path, seen = await recorded_py2n(tmp_path, await make_emulator(clock="virtual"))
     old = await make_emulator(profile="vario-2.15", clock="virtual")
     replaying = await make_emulator(profile="vario-2.15", clock="virtual", replay=path)
     async with aiohttp.ClientSession() as session:
@@ -235,3 +234,25 @@ def test_the_command_lines(capsys):
         main(["record", "--help"])
     assert "--target" in capsys.readouterr().out
     assert parser().parse_args(["--replay", "x.jsonl"]).replay == Path("x.jsonl")
+
+
+def test_record_runs_from_the_command_line_until_sigterm(helios, tmp_path):
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    out = tmp_path / "cli.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "emulator", "record", "--target", helios.url, "--port", "0",
+                             "-o", str(out)], stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        port = re.search(r"http://127\.0\.0\.1:(\d+) ->", line).group(1)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/system/info") as resp:
+            assert json.loads(resp.read())["result"]["variant"] == "2N IP Verso"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "1 exchange(s) recorded" in err
+    assert [e["path"] for e in lines(out)[1:]] == ["/api/system/info"]
