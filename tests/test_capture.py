@@ -262,10 +262,10 @@ async def test_errors_and_timeouts_end_in_a_profile_and_a_report(make_emulator, 
                   {"kind": "status", "status": 500, "body": "oops", "path": "/api/io/caps"},
                   {"kind": "error", "code": 10, "path": "/api/config"}):
         assert (await control.post("/_emulator/faults", json=fault)).status == 201
-    path, text, report = await capture_to(tmp_path, original.url, timeout=1, verify=False)
+    path, text, report = await capture_to(tmp_path, original.url, timeout=3, verify=False)
     unread = "\n".join(report.unread)
     assert "/api/phone/status: error 14: busy" in unread
-    assert "/api/camera/caps: no answer within 1 s -> no camera" in unread
+    assert "/api/camera/caps: no answer within 3 s -> no camera" in unread
     assert "/api/io/caps: not the 2N JSON envelope (HTTP 500" in unread
     assert "/api/config: error 10: insufficient user privileges" in unread
     assert "could not be read (a default was used instead):" in text  # the report heads the profile too
