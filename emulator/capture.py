@@ -54,8 +54,10 @@ from emulator.device.security import ALL_PRIVILEGES, Account, parse_privileges
 DEFAULT_TIMEOUT = 15.0
 FACTORY_PASSWORD = "2n"  # 2N's factory password, and the emulator's default
 MAX_PULLS = 100  # event history read at most 100 x 128 events
-# Values that differ between any two boots or devices: compared as "*" (the verify step, the tests).
-VOLATILE = frozenset({"bootUuid", "systemTime", "upTime", "utcTime", "registerTime", "series", "fileId"})
+# Values that differ between any two boots or devices: compared as "*" (the verify step, the tests):
+# times, the boot's id, the directory's series, an upload's id, and an event's hash (current
+# firmware's, made per boot).
+VOLATILE = frozenset({"bootUuid", "systemTime", "upTime", "utcTime", "registerTime", "series", "fileId", "hash"})
 # The sections of the configuration XML the emulator writes (emulator/device/config.py).
 CONFIG_SECTIONS = ("Network", "System", "Phone", "Switches", "HttpApi", "Directory")
 _CHALLENGE = re.compile(r'(\w+)=("([^"]*)"|[^,\s]+)')
