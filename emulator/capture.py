@@ -252,7 +252,7 @@ SIP_FIELDS = {
     "registrar_port": ("registrarPort", "RegistrarPort"),
 }
 SIP_DEFAULTS = {"number": "", "domain": "", "display_name": "", "enabled": True, "registration_enabled": True,
-                "domain_port": 5060, "proxy_address": "", "proxy_port": 5060, "registrar_address": "",
+                "account_type": "general", "domain_port": 5060, "proxy_address": "", "proxy_port": 5060, "registrar_address": "",
                 "registrar_port": 5060}
 # Profile key of [identity] -> system/info key.
 IDENTITY_FIELDS = {
@@ -587,6 +587,12 @@ class Builder:
                     wire = SIP_FIELDS[key][0]
                     if wire in entry:
                         acc[key] = entry[wire]
+                kind = entry.get("accountType", "general")  # current firmware's phone/status says it
+                if kind in profiles.ACCOUNT_TYPES:
+                    acc["account_type"] = kind
+                else:
+                    self.report.left_out.append(f"SIP account {entry['account']}: accountType {kind!r} "
+                                                "(not one the emulator knows; general)")
         for el in self.xml("Phone/SipAccount"):
             if (el.get("Id") or "").isdigit():
                 acc = accounts.setdefault(int(el.get("Id")), {})
@@ -602,9 +608,6 @@ class Builder:
                 for key, (wire, _) in SIP_FIELDS.items():
                     if wire in entry and type(entry[wire]) is type(SIP_DEFAULTS[key]):
                         acc[key] = entry[wire]
-                if entry.get("accountType", "general") != "general":
-                    self.report.left_out.append(f"SIP account {entry['account']}: accountType "
-                                                f"{entry['accountType']!r} (the emulator has general accounts)")
         numbers = sorted(n for n in accounts if 1 <= n <= 4)
         if not numbers:
             self.report.assumed.append("sip_accounts: one unregistered account (none could be read)")

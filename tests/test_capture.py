@@ -254,6 +254,20 @@ async def test_sip_proxy_and_registrar_are_captured(make_emulator, tmp_path, mak
     assert report.differs == []
 
 
+async def test_local_and_teams_accounts_are_captured_with_their_type(make_emulator, tmp_path):
+    """phone/status says each account's accountType (phone/config covers the SIP accounts only)."""
+    source = tmp_path / "types.toml"
+    source.write_text('extends = "verso"\n[[sip_accounts]]\nnumber = "4001"\n[[sip_accounts]]\n'
+                      'account_type = "local"\nnumber = "2NIPVerso-1"\n[[sip_accounts]]\n'
+                      'account_type = "msteams"\nnumber = "+1784973567"\n')
+    original = await make_emulator(profile=str(source), clock="virtual")
+    path, text, report = await capture_to(tmp_path, original.url)
+    accounts = tomllib.loads(text)["sip_accounts"]
+    assert [a.get("account_type", "general") for a in accounts] == ["general", "local", "msteams"]
+    assert [a.account_type for a in profiles.load(str(path)).sip_accounts] == ["general", "local", "msteams"]
+    assert report.differs == []
+
+
 async def test_errors_and_timeouts_end_in_a_profile_and_a_report(make_emulator, make_client, tmp_path):
     original = await make_emulator(clock="virtual")
     control = make_client(original, user=None)

@@ -12,6 +12,7 @@ import pytest
 
 from emulator import record
 from emulator.app import Emulator
+from emulator.control.journal import describe
 from emulator.recording import Recording, RecordingError, scrub_json
 from emulator.settings import Settings
 
@@ -169,6 +170,12 @@ async def test_an_older_firmware_replays_what_it_does_not_have(make_emulator, tm
     assert {e["path"] for e in replayed} == {"/api/dir/template", "/api/dir/query"}
     assert all(e["account"] == "admin" and e["status"] == 200 for e in replayed)
     assert replaying.journal.find("request", path="/api/switch/status")[-1]["replayed"] is False
+    assert describe(replayed[0]).endswith(" replayed")  # the request's log line says so too
+    async with aiohttp.ClientSession() as session:  # and the control plane filters on it
+        for wanted, paths in (("true", {"/api/dir/template", "/api/dir/query"}), ("false", {"/api/switch/status"})):
+            async with session.get(f"{replaying.url}/_emulator/journal", params={"kind": "request", "status": "200",
+                                                                                "replayed": wanted}) as resp:
+                assert {e["path"] for e in await resp.json()} == paths
 
 
 async def test_a_replayed_reply_needs_the_credentials_it_was_recorded_with(make_emulator, tmp_path, make_client):
@@ -181,6 +188,8 @@ async def test_a_replayed_reply_needs_the_credentials_it_was_recorded_with(make_
     assert (await make_client(replaying).get("/api/dir/template")).result["users"]
     # A path the recording does not hold is still "invalid request path"
     assert (await make_client(replaying).get("/api/lpr/licenseplate")).error["code"] == 2
+    [entry] = replaying.journal.find("request", path="/api/lpr/licenseplate")
+    assert entry["replayed"] is False and entry["reason"] == "no such function; nor has the recording"
 
 
 def exchange(seq: int, path: str, body: dict, method: str = "GET", **params: str) -> str:
@@ -228,12 +237,14 @@ def test_the_profile_names_a_recording_next_to_it(tmp_path):
         Emulator(Settings(profile=str(tmp_path / "q.toml")))
 
 
-def test_the_command_lines(capsys):
-    from emulator.cli import main, parser
-    with pytest.raises(SystemExit):
+def test_the_command_lines(capsys, monkeypatch):
+    from emulator.cli import main, parse_args, settings_from
+    monkeypatch.setenv("HELIOS_PORT", "not a port")  # the emulator's variables are not the subcommands'
+    with pytest.raises(SystemExit) as done:
         main(["record", "--help"])
-    assert "--target" in capsys.readouterr().out
-    assert parser().parse_args(["--replay", "x.jsonl"]).replay == Path("x.jsonl")
+    assert done.value.code == 0 and "--target" in capsys.readouterr().out
+    assert settings_from(parse_args(["--replay", "x.jsonl"], environ={})).replay == Path("x.jsonl")
+    assert settings_from(parse_args([], environ={"HELIOS_REPLAY": "y.jsonl"})).replay == Path("y.jsonl")
 
 
 def test_record_runs_from_the_command_line_until_sigterm(helios, tmp_path):

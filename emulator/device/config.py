@@ -30,10 +30,15 @@ class ConfigError(Exception):
     pass
 
 
+HIDDEN = "***"  # a password left out of an export (see export)
+
+
 # ----------------------------------------------------------------------------- export
 
 
-def export(device) -> bytes:
+def export(device, hide_passwords: bool = False) -> bytes:
+    """The configuration file; `hide_passwords` writes HIDDEN for every account's password (the
+    control plane's state: readable by tests, not a way to learn the device's credentials)."""
     ident = device.identity
     hw = device.profile.hardware
     root = etree.Element("DeviceDatabase", Version="4")
@@ -81,7 +86,7 @@ def export(device) -> bytes:
     for i, account in enumerate(device.security.accounts, start=1):
         el = _sub(api, "Account", Id=str(i))
         _leaf(el, "Name", account.name)
-        _leaf(el, "Password", account.password)
+        _leaf(el, "Password", HIDDEN if hide_passwords else account.password)
         _leaf(el, "Privileges", ",".join(sorted(account.privileges)))
 
     directory = _sub(root, "Directory")
