@@ -33,6 +33,7 @@ from emulator.device import profile as profiles
 from emulator.device.clock import Clock, VirtualClock
 from emulator.device.device import Device, Options
 from emulator.mailer import Mailer
+from emulator.recording import Recording
 from emulator.media.camera import Camera
 from emulator.settings import Settings
 
@@ -72,6 +73,9 @@ class Emulator:
         self.store = None if settings.state_dir is None else StateStore(settings.state_dir, device)
         if self.store is not None:
             self.store.load()  # the command line's --auth/--user still win: they override, not configure
+        # A recording answering the paths this firmware does not have (--replay, or the profile's).
+        replay = settings.replay if settings.replay is not None else self.profile.replay or None
+        self.replay = None if replay is None else Recording.load(replay)
         self.dispatcher = Dispatcher(self)
         # Connections the control plane used: a device reboot drops every other connection.
         self.control_transports: weakref.WeakSet[Any] = weakref.WeakSet()

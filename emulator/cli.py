@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import importlib
 import json
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 from collections.abc import Mapping, Sequence
@@ -20,6 +22,7 @@ from emulator.control.faults import FaultError
 from emulator.control.state import StateError
 from emulator.device import profile as profiles
 from emulator.device import profile_docs
+from emulator.recording import RecordingError
 from emulator.settings import Settings, parse_user
 
 ENV_PREFIX = "HELIOS_"
@@ -68,7 +71,10 @@ def parser() -> argparse.ArgumentParser:
         description="Emulate a 2N Helios IP intercom's HTTP API. Every option can also be set with an "
                     "environment variable HELIOS_<OPTION> (e.g. HELIOS_PORT=80, HELIOS_NO_LICENCE=1; "
                     "HELIOS_USER takes several accounts separated by spaces), checked exactly as the "
-                    "option; an option on the command line wins over its variable.")
+                    "option; an option on the command line wins over its variable.",
+        epilog="Subcommands: 'helios-emulator capture URL --user NAME:PASSWORD' prints a profile of a real "
+               "device; 'helios-emulator record --target URL' records a client's exchanges with one "
+               "(each with --help).")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=8080, help="HTTP port (default 8080; 0 = any)")
     p.add_argument("--https-port", type=_port, default=8443, help="HTTPS port (default 8443; 0 = any)")
@@ -101,6 +107,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--control-open", action="store_true",
                    help="without a token, let every client that reaches the port use the control plane")
     p.add_argument("--scenario", type=Path, metavar="FILE", help="a TOML timeline to play from the start")
+    p.add_argument("--replay", type=Path, metavar="FILE",
+                   help="a recording (helios-emulator record) that answers the paths this firmware does not have")
     p.add_argument("--journal-size", type=_between(1, 1_000_000), default=journal.DEFAULT_SIZE, metavar="N",
                    help=f"entries the request/action journal keeps (default {journal.DEFAULT_SIZE})")
     p.add_argument("--journal-bytes", type=_between(1 << 20, 1 << 36), default=journal.DEFAULT_BYTES, metavar="N",
@@ -188,7 +196,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     quirks=args.quirks, state_dir=args.state_dir, tls_cert=args.tls_cert, tls_key=args.tls_key, smtp=args.smtp,
                     seed=args.seed, clock=args.clock, control_token=token, control_open=args.control_open,
                     scenario=args.scenario, journal_size=args.journal_size, journal_bytes=args.journal_bytes,
-                    max_connections=args.max_connections)
+                    max_connections=args.max_connections, replay=args.replay)
 
 
 def _read_token(path: Path) -> str:
@@ -202,7 +210,16 @@ def _read_token(path: Path) -> str:
     return token
 
 
+# `helios-emulator SUBCOMMAND ...`: each in its own module, with its own options (no HELIOS_*
+# variables); anything else runs the emulator.
+SUBCOMMANDS = {"capture": "emulator.capture", "record": "emulator.record"}
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
+        return
     args = parse_args(argv)
     if args.print_profile or args.profile_schema or args.profile_reference:
         try:
@@ -224,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(f"helios-emulator: bad profile: {exc}") from None
     except (OSError, FaultError) as exc:
         raise SystemExit(f"helios-emulator: cannot use the scenario {settings.scenario}: {exc}") from None
-    except StateError as exc:
+    except (StateError, RecordingError) as exc:
         raise SystemExit(f"helios-emulator: {exc}") from None
     try:
         with asyncio.Runner(loop_factory=_loop_factory(args.loop)) as runner:
@@ -247,11 +264,17 @@ def _loop_factory(choice: str):
     return uvloop.new_event_loop
 
 
-async def _serve(emulator: Emulator) -> None:
+def stop_signal() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT (the emulator and `record` stop on either)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _serve(emulator: Emulator) -> None:
+    stop = stop_signal()
     try:
         await emulator.start()
     except OSError as exc:

@@ -37,6 +37,7 @@ class Settings:
     max_connections: int = 4096  # open connections at most (and below the process's file limit)
     header_timeout: float = 10.0  # seconds a new connection has to send its first request's head
     idle_timeout: float = 75.0  # seconds a keep-alive connection may wait for its next request
+    replay: Path | None = None  # a recording answering what the model does not (else the profile's [replay])
     extra_hosts: list[str] = field(default_factory=list)  # more names for the certificate
 
 

@@ -53,6 +53,7 @@ class Outcome:
     code: int | None = None
     reason: str | None = None  # why it was refused or failed, in words (never on the wire)
     faults: Sequence[Any] = ()  # the request faults that hit it
+    replayed: bool = False  # answered from the --replay recording
 
 
 @dataclass(slots=True)
@@ -152,7 +153,8 @@ class Dispatcher:
         body = response.body if type(response) is web.Response else None
         self.emulator.journal.request(
             request.method, path, params, outcome.account, request.secure, status, outcome.code, started, ended_at,
-            outcome.faults, outcome.reason, ended, body if type(body) is bytes and len(body) <= REPLY_LIMIT else None)
+            outcome.faults, outcome.reason, ended, body if type(body) is bytes and len(body) <= REPLY_LIMIT else None,
+            outcome.replayed)
         if requests_log.isEnabledFor(logging.INFO):
             # The line says what the journal entry says (one wording), and who asked.
             entry = self.emulator.journal.last(reply=False)
@@ -177,6 +179,8 @@ class Dispatcher:
             account = outcome.account = None if gate.open and request.method in route.methods \
                 else self._check(gate, request, outcome)
         except Exception as err:
+            if emulator.replay is not None and isinstance(err, ApiError) and err.code == ErrorCode.INVALID_PATH:
+                return await self._replay(request, err, outcome)
             return self._failure(err, request, gate, outcome)
         if emulator.faults.active:
             # Faults hit requests the device accepts: a Digest challenge (401) or a refusal is
@@ -255,6 +259,28 @@ class Dispatcher:
                 request.headers.get(hdrs.CONTENT_TYPE) == "application/octet-stream" and not request.body_exists:
             raise failed("Unsupported Content-Type")  # fw 2.50 does this (savek-cc); --no-quirks
         return account
+
+    async def _replay(self, request: web.Request, missing: ApiError, outcome: Outcome) -> web.StreamResponse:
+        """A path this firmware does not have (code 2, `missing`): the recorded reply of the same
+        request when the recording holds one (the choice: emulator.recording.Recording.answer). A
+        reply recorded with credentials needs an account of the emulator, by the recorded scheme."""
+        emulator = self.emulator
+        try:
+            params = await params_.read(request, params_.FORM_LIMIT, None)
+            outcome.params = params.values
+            exchange = emulator.replay.answer(request.method, request.path, params.values, params.json)
+            if exchange is None:
+                raise ApiError(missing.code, reason=f"{missing.reason}; nor has the recording")
+            if exchange.auth is not None:
+                outcome.account = emulator.auth.authenticate(
+                    request.headers.get(hdrs.AUTHORIZATION), exchange.auth, request.method,
+                    request.raw_path.split("?")[0], emulator.device.security, request.remote or "")
+        except Exception as err:
+            return self._failure(err, request, None, outcome)
+        outcome.replayed = True
+        outcome.code = exchange.code
+        return web.Response(status=exchange.status, body=exchange.body,
+                            headers={hdrs.CONTENT_TYPE: exchange.content_type, hdrs.SERVER: emulator.server_header})
 
     @staticmethod
     def _reply(result: Any, server: str) -> web.StreamResponse:

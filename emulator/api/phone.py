@@ -36,7 +36,9 @@ def status(call: Call) -> dict:
 
 
 _CONFIG_KEYS = {"sipNumber": "number", "domain": "domain", "displayName": "display_name",
-                "enabled": "enabled", "registrationEnabled": "registration_enabled"}
+                "enabled": "enabled", "registrationEnabled": "registration_enabled", "domainPort": "domain_port",
+                "proxyAddress": "proxy_address", "proxyPort": "proxy_port", "registrarAddress": "registrar_address",
+                "registrarPort": "registrar_port"}
 
 
 def _sip_accounts(call: Call) -> list[SipAccount]:
@@ -55,9 +57,9 @@ def config(call: Call) -> dict | None:
     if call.request.method != "PUT":
         return {"accounts": [
             {"account": a.account, "enabled": a.enabled, "displayName": a.display_name, "sipNumber": a.number,
-             "domain": a.domain, "domainPort": 5060, "authId": "", "proxyAddress": "", "proxyPort": 5060,
-             "registrationEnabled": a.registration_enabled, "registrarAddress": "", "registrarPort": 5060,
-             "answerMode": "1"}
+             "domain": a.domain, "domainPort": a.domain_port, "authId": "", "proxyAddress": a.proxy_address,
+             "proxyPort": a.proxy_port, "registrationEnabled": a.registration_enabled,
+             "registrarAddress": a.registrar_address, "registrarPort": a.registrar_port, "answerMode": "1"}
             for a in _sip_accounts(call)]}
     changes = call.json_object("accounts")
     if not isinstance(changes, list):
@@ -73,7 +75,7 @@ def config(call: Call) -> dict | None:
         for key, attr in _CONFIG_KEYS.items():
             if key in item:
                 value = item[key]
-                if not isinstance(value, type(getattr(account, attr))):
+                if type(value) is not type(getattr(account, attr)) or key.endswith("Port") and not 1 <= value <= 65535:
                     raise invalid(key)
                 fields[attr] = value
         updates.append((account, fields))

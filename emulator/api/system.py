@@ -33,8 +33,11 @@ def restart(call: Call) -> Raw:
 
 
 def caps(call: Call) -> dict:
+    return {"options": options(call.device)}
+
+
+def options(device) -> dict[str, str]:
     """Feature -> "active|inactive[,licensed]", as system/caps of current firmware reports it."""
-    device = call.device
     p = device.profile
     licensed = ",licensed"
     options = {
@@ -50,7 +53,8 @@ def caps(call: Call) -> dict:
         "noiseDetection": "active" if p.hardware.microphone else "inactive",
         "tamperSwitch": "active" if p.hardware.tamper else "inactive",
     }
-    return {"options": options}
+    options.update(p.system_caps)  # what a captured device reports beyond (or unlike) the above
+    return options
 
 
 def time(call: Call) -> dict | None:

@@ -4,7 +4,8 @@
   status, 2N error code, duration, faults applied; `reason`: why it was refused or failed, in
   words; `ended`: "replied", "dropped" when the emulator closed the connection instead (a device
   that is down, a fault), "abandoned" when the client went away first (a pull it gave up on, an
-  MJPEG stream it closed); `reply`: the reply's body when it is short, passwords hidden);
+  MJPEG stream it closed); `reply`: the reply's body when it is short, passwords hidden;
+  `replayed`: true when a recording (--replay) answered it instead of the model);
 - "action": what the device did, in device terms, read off its events and outbox: a switch went
   on (and, when it goes off, for how long it was on), a call was dialled or answered or ended, an
   e-mail was sent, the device restarted.
@@ -108,10 +109,12 @@ class Journal:
 
     def request(self, method: str, path: str, params: Mapping[str, str], account: Any, secure: bool,
                 status: int | None, code: int | None, started: float, ended: float, faults: Sequence[Any],
-                reason: str | None = None, end: str | None = None, reply: bytes | None = None) -> None:
+                reason: str | None = None, end: str | None = None, reply: bytes | None = None,
+                replayed: bool = False) -> None:
         """One /api request: `account` is an Account or None, `started`/`ended` perf_counter() times,
         `faults` the fault objects applied; status None when no reply was sent; `end` None when it was
-        answered, else "dropped" or "abandoned"; `reply` the body of a short reply."""
+        answered, else "dropped" or "abandoned"; `reply` the body of a short reply; `replayed` when a
+        recording answered it (--replay)."""
         cost = ENTRY_COST + len(path) + len(reason or "") + len(reply or b"")
         truncated = None
         if params:
@@ -121,7 +124,7 @@ class Journal:
                 chars = sum(map(len, params)) + sum(map(len, params.values()))
             cost += chars + PARAM_COST * len(params)
         self._keep((next(self._seq), self._now(), method, path, params, account, secure, status, code,
-                    started, ended, faults, reason, end, reply, truncated), cost)
+                    started, ended, faults, reason, end, reply, truncated, replayed), cost)
 
     def find(self, kind: str | None = None, **filters: Any) -> list[dict[str, Any]]:
         """Entries of a kind whose fields equal every filter; a filter on `path` matches a prefix
@@ -213,6 +216,8 @@ def describe(entry: dict[str, Any]) -> str:
     line += f" {entry['duration_ms']:.1f}ms"
     if entry["ended"] != "replied":
         line += f" ended={entry['ended']}"
+    if entry["replayed"]:
+        line += " replayed"
     if entry["reason"]:
         line += f' reason="{entry["reason"]}"'
     return line
@@ -222,12 +227,13 @@ def _as_dict(entry: dict[str, Any] | tuple[Any, ...], with_reply: bool = True) -
     if isinstance(entry, dict):
         return entry
     seq, now, method, path, params, account, secure, status, code, started, ended, faults, reason, end, reply, \
-        truncated = entry
+        truncated, replayed = entry
     out = {"seq": seq, "kind": "request", "time": round(now, 3), "method": method, "path": path,
            "params": {k: "***" if "password" in k.lower() else v for k, v in params.items()},
            "account": account.name if account is not None else None, "transport": "https" if secure else "http",
            "status": status, "code": code, "reason": reason, "ended": end or "replied",
-           "duration_ms": round((ended - started) * 1000, 3), "faults": [f.kind for f in faults]}
+           "duration_ms": round((ended - started) * 1000, 3), "faults": [f.kind for f in faults],
+           "replayed": replayed}
     if with_reply:
         out["reply"] = None if reply is None else _readable(reply)
     if truncated is not None:
@@ -300,6 +306,8 @@ def _hide(value: Any) -> Any:
 def _matches(actual: Any, wanted: Any) -> bool:
     if isinstance(wanted, str) and wanted.endswith("*") and isinstance(actual, str):
         return actual.startswith(wanted[:-1])
+    if isinstance(actual, bool) and isinstance(wanted, str):  # ?replayed=true (bool("false") is True)
+        return wanted.lower() == ("true" if actual else "false")
     if isinstance(actual, (int, float)) and isinstance(wanted, str):
         try:
             return actual == type(actual)(wanted)

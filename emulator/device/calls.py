@@ -41,13 +41,19 @@ class SipAccount:
     display_name: str
     enabled: bool
     registration_enabled: bool
+    domain_port: int = 5060
+    proxy_address: str = ""
+    proxy_port: int = 5060
+    registrar_address: str = ""
+    registrar_port: int = 5060
     account_type: str = "general"
     registered: bool = False
     register_time: int = 0
 
     @classmethod
     def from_profile(cls, account: int, s: SipAccountSettings) -> SipAccount:
-        return cls(account, s.number, s.domain, s.display_name, s.enabled, s.registration_enabled, s.account_type)
+        return cls(account, s.number, s.domain, s.display_name, s.enabled, s.registration_enabled, s.domain_port,
+                   s.proxy_address, s.proxy_port, s.registrar_address, s.registrar_port, s.account_type)
 
     @property
     def registers(self) -> bool:

@@ -60,6 +60,11 @@ def export(device, hide_passwords: bool = False) -> bytes:
         _leaf(el, "Domain", acc.domain)
         _leaf(el, "DisplayName", acc.display_name)
         _leaf(el, "RegistrationEnabled", int(acc.registration_enabled))
+        _leaf(el, "DomainPort", acc.domain_port)
+        _leaf(el, "ProxyAddress", acc.proxy_address)
+        _leaf(el, "ProxyPort", acc.proxy_port)
+        _leaf(el, "RegistrarAddress", acc.registrar_address)
+        _leaf(el, "RegistrarPort", acc.registrar_port)
 
     switches = _sub(root, "Switches")
     for switch in device.switches:
@@ -189,6 +194,11 @@ def _read(device, root) -> _Changes:
             acc.domain = el.findtext("Domain", acc.domain)
             acc.display_name = el.findtext("DisplayName", acc.display_name)
             acc.registration_enabled = _flag(el, "RegistrationEnabled", acc.registration_enabled)
+            acc.domain_port = _int(el.findtext("DomainPort", str(acc.domain_port)), 1, 65535)
+            acc.proxy_address = el.findtext("ProxyAddress", acc.proxy_address) or ""
+            acc.proxy_port = _int(el.findtext("ProxyPort", str(acc.proxy_port)), 1, 65535)
+            acc.registrar_address = el.findtext("RegistrarAddress", acc.registrar_address) or ""
+            acc.registrar_port = _int(el.findtext("RegistrarPort", str(acc.registrar_port)), 1, 65535)
         changes.sip = [new[n] for n in sorted(new)]
 
     switches = root.find("Switches")

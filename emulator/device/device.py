@@ -595,8 +595,11 @@ class Device:
         self._take_upload(file_id)
 
     def event_types(self) -> list[str]:
-        """The events this device can raise (log/caps), in the manual's order."""
+        """The events this device can raise (log/caps), in the manual's order, or the profile's
+        exact list (a captured device's own)."""
         p = self.profile
+        if p.events.types is not None:
+            return list(p.events.types)
         hw = p.hardware
         door = bool(p.door.input)
         current = self.at_least(levels.CURRENT)

@@ -146,6 +146,11 @@ class SipAccountSettings:
     enabled: bool
     registration_enabled: bool
     account_type: str  # general | local | msteams (phone/status accountType)
+    domain_port: int = 5060
+    proxy_address: str = ""
+    proxy_port: int = 5060
+    registrar_address: str = ""
+    registrar_port: int = 5060
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,7 @@ class Events:
     history: int
     max_channels: int
     channel_queue: int
+    types: tuple[str, ...] | None = None  # log/caps exactly; None: worked out from the hardware
 
 
 @dataclass(frozen=True)
@@ -256,6 +262,8 @@ class Profile:
     timing: Timing
     quirks: Quirks
     email: Email
+    system_caps: dict[str, str] = field(default_factory=dict)  # system/caps options over the derived ones
+    replay: str = ""  # a recording (helios-emulator record) answering what the model does not; "" = none
     api_level: tuple[int, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -351,6 +359,8 @@ _RESOLUTION = re.compile(r"^(\d{2,4})x(\d{2,4})$")
 _HEX_UID = re.compile(r"^[0-9A-F]{6,16}$")
 _CODE = re.compile(r"^\d{2,16}$")
 _PIN = re.compile(r"^(\d{2,16})?$")
+_CAPS_VALUE = re.compile(r"^(active|inactive)(,licensed)?$")
+_EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
 
 
 class _Table:
@@ -555,6 +565,16 @@ class _Reader:
         email = Email(smtp=em.str("smtp", "", doc="host:port of an SMTP server; empty: kept in the outbox only"),
                       sender=em.str("sender", "intercom@helios.invalid", doc="the From address"))
         em.done()
+        system_caps = self.system_caps(r)
+        rp = r.table("replay", doc="a recording (`helios-emulator record`) answering the paths this firmware "
+                                   "does not have")
+        replay = rp.str("file", "", doc="the recording (JSON lines), relative to the profile; empty: none")
+        if replay:
+            replay_path = Path(replay) if Path(replay).is_absolute() else self.path.parent / replay
+            if not replay_path.is_file():
+                raise rp.fail("file", f"no recording {replay!r} next to the profile")
+            replay = str(replay_path)
+        rp.done()
         r.done()
         profile = Profile(
             name=name, path=str(path), description=description, identity=identity, tz_shift=tz_shift,
@@ -563,6 +583,7 @@ class _Reader:
             sip_accounts=sip, calls=calls, users=users, directory=directory, access=access, http_triggers=triggers,
             licences=licences, services=services, accounts=accounts, security=security, events=events, timing=timing,
             quirks=quirks, email=email,
+            system_caps=system_caps, replay=replay,
         )
         return profile
 
@@ -687,6 +708,11 @@ class _Reader:
             enabled=t.bool("enabled", True), registration_enabled=t.bool("registration_enabled", True),
             account_type=t.str("account_type", "general", choices=ACCOUNT_TYPES, doc="local: calls on the "
                                  "local network, never registers; msteams: a Microsoft Teams account"),
+            domain_port=t.int("domain_port", 5060, lo=1, hi=65535, doc="the SIP domain's port"),
+            proxy_address=t.str("proxy_address", "", doc="the SIP proxy; empty: none"),
+            proxy_port=t.int("proxy_port", 5060, lo=1, hi=65535, doc="the SIP proxy's port"),
+            registrar_address=t.str("registrar_address", "", doc="the SIP registrar; empty: none set"),
+            registrar_port=t.int("registrar_port", 5060, lo=1, hi=65535, doc="the SIP registrar's port"),
         )
         t.done()
         return acc
@@ -795,9 +821,29 @@ class _Reader:
         ev = Events(history=t.int("history", 500, lo=1, hi=100_000, unit="events", doc="events the log keeps"),
                     max_channels=t.int("max_channels", 1024, lo=1, hi=100_000, doc="subscriptions at once"),
                     channel_queue=t.int("channel_queue", 1000, lo=1, hi=100_000, unit="events",
-                                        doc="a channel's queue; the oldest go when it is full"))
+                                        doc="a channel's queue; the oldest go when it is full"),
+                    types=t.strings("types", (), pattern=_EVENT_NAME, derived="worked out from the hardware, "
+                                    "licences and firmware", doc="the events the device can raise (log/caps), "
+                                    "exactly: a captured device's own list") or None)
         t.done()
         return ev
+
+    def system_caps(self, r: _Table) -> dict[str, str]:
+        """system/caps options the device reports beyond (or unlike) those worked out from the
+        hardware and licences: name -> "active" | "inactive", with ",licensed" or not (a table
+        whose keys are the options' names, so read as one value)."""
+        caps = r.get("system_caps", dict, {}, items=str, pattern=_CAPS_VALUE, doc="system/caps options the "
+                     "device reports beyond (or unlike) those worked out from the hardware and licences: "
+                     "option name -> its state (a captured device's own)")
+        for name, value in caps.items():
+            key = f"system_caps.{name}"
+            if not _EVENT_NAME.match(name):
+                raise r.fail(key, "not an option name")
+            if not isinstance(value, str):
+                raise r.fail(key, "expected a string")
+            if not _CAPS_VALUE.match(value):
+                raise r.fail(key, f"{value!r} does not match {_CAPS_VALUE.pattern}")
+        return dict(caps)
 
     def timing(self, t: _Table) -> Timing:
         timing = Timing(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import tomli_w
+import tomlkit
 
 from emulator.device import profile as profiles
 
@@ -176,7 +176,7 @@ def _allowed_words(entry: dict[str, Any]) -> str:
 def effective(name_or_path: str) -> str:
     """A profile as the emulator uses it: `extends` merged and every default filled in, as TOML."""
     profile, _, values = profiles.read(name_or_path)
-    body = tomli_w.dumps(_plain(values))
+    body = tomlkit.dumps(_plain(values))
     return (f"# {profile.name}: {profile.description or profile.identity.variant}\n"
             f"# {profile.path}, with what it extends merged and every default filled in\n\n{body}")
 

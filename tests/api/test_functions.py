@@ -582,6 +582,19 @@ async def test_phone_config_put_json_changes_account(api):
     assert (await api.get("/api/phone/status", account=1)).result["accounts"][0]["sipNumber"] == "4999"
 
 
+async def test_phone_config_proxy_and_registrar_change_and_travel_in_the_configuration_file(api):
+    change = {"account": 1, "proxyAddress": "proxy.example.com", "proxyPort": 5070, "registrarAddress": "r.example",
+              "registrarPort": 5080, "domainPort": 5062}
+    assert (await api.request("PUT", "/api/phone/config", json={"accounts": [change]})).json == {"success": True}
+    first = (await api.get("/api/phone/config")).result["accounts"][0]
+    assert {k: first[k] for k in change} == change
+    xml = (await api.get("/api/config")).body
+    assert b"<ProxyAddress>proxy.example.com</ProxyAddress>" in xml and b"<RegistrarPort>5080</RegistrarPort>" in xml
+    for bad in ({"account": 1, "proxyPort": 0}, {"account": 1, "registrarPort": 65536}, {"account": 1, "domainPort": True}):
+        reply = await api.request("PUT", "/api/phone/config", json={"accounts": [bad]})
+        assert reply.error["code"] == 12 and reply.error["param"] == next(k for k in bad if k != "account")
+
+
 FOUR_ACCOUNTS = """
 extends = "verso"
 

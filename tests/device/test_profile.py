@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.api.system import options
 from emulator.device import profile as profiles
 from emulator.device.clock import VirtualClock
 from emulator.device.device import Device
@@ -259,3 +260,27 @@ def test_access_and_directory_keys_are_checked(tmp_path, text, key, reason):
 def test_bluetooth_only_where_the_hardware_has_it():
     assert {name: profiles.load(name).hardware.bluetooth for name in profiles.available()} == {
         "verso": True, "access-unit": True, "force": False, "uni": False, "vario-2.15": False}
+
+
+@pytest.mark.parametrize("text, key, reason", [
+    ('[events]\ntypes = ["Key Pressed"]\n', "events.types[0]", "does not match"),
+    ('[events]\ntypes = "KeyPressed"\n', "events.types", "expected an array"),
+    ('[system_caps]\nrtspServer = "on"\n', "system_caps.rtspServer", "does not match"),
+    ('[system_caps]\nrtspServer = 1\n', "system_caps.rtspServer", "expected a string"),
+    ('[[sip_accounts]]\nproxy_port = 70000\n', "sip_accounts[0].proxy_port", "above the maximum"),
+    ('[replay]\nfile = "nowhere.jsonl"\n', "replay.file", "no recording"),
+    ('[replay]\nfiles = "x"\n', "replay.files", "unknown key"),
+])
+def test_the_keys_a_capture_writes_are_checked(tmp_path, text, key, reason):
+    err = failure(tmp_path, 'extends = "verso"\n' + text)
+    assert err.key == key and reason in err.reason
+
+
+def test_a_profile_can_state_log_caps_and_system_caps_exactly(tmp_path):
+    path = write(tmp_path, 'extends = "verso"\n[events]\ntypes = ["DeviceState", "DtmfSent"]\n'
+                           '[system_caps]\nrtspServer = "active,licensed"\n[[sip_accounts]]\nproxy_address = "p"\n')
+    profile = load(str(path))
+    device = Device(profile)
+    assert device.event_types() == ["DeviceState", "DtmfSent"]
+    assert options(device)["rtspServer"] == "active,licensed" and options(device)["camera"] == "active"
+    assert profile.sip_accounts[0].proxy_address == "p" and profile.sip_accounts[0].proxy_port == 5060
