@@ -56,6 +56,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--https-port", type=_port, default=_port(_env("HTTPS_PORT", "8443")),
                    help="HTTPS port (default 8443; 0 = any)")
     p.add_argument("--no-https", action="store_true", default=_flag("NO_HTTPS"), help="no HTTPS listener")
+    p.add_argument("--rtsp-port", type=_port, default=_port(_env("RTSP_PORT", "8554")),
+                   help="RTSP port for live H.264 at /h264_stream (default 8554; a device uses 554; 0 = any)")
+    p.add_argument("--no-rtsp", action="store_true", default=_flag("NO_RTSP"), help="no RTSP listener")
     p.add_argument("--profile", default=_env("PROFILE", profiles.DEFAULT_PROFILE),
                    help=f"model profile: one of {', '.join(profiles.available())}, or a TOML file "
                         f"(default {profiles.DEFAULT_PROFILE})")
@@ -99,6 +102,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if args.users is not None and len({u.name for u in args.users}) != len(args.users):
         raise SystemExit("helios-emulator: two --user accounts with the same name")
     return Settings(host=args.host, port=args.port, https_port=None if args.no_https else args.https_port,
+                    rtsp_port=None if args.no_rtsp else args.rtsp_port,
                     profile=args.profile, auth=args.auth, users=args.users, licence=args.licence,
                     state_dir=args.state_dir, tls_cert=args.tls_cert, tls_key=args.tls_key, smtp=args.smtp,
                     seed=args.seed, clock=args.clock, control_token=args.control_token, scenario=args.scenario,

@@ -14,6 +14,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080  # 0 = any free port
     https_port: int | None = 8443  # None = no HTTPS listener; 0 = any free port
+    # RTSP (live H.264): None = no RTSP listener, 0 = any free port. Off unless asked for here (the
+    # command line's default is 8554), so emulators started from Python never fight over a port.
+    rtsp_port: int | None = None
     profile: str = DEFAULT_PROFILE  # a shipped profile name or a path to a TOML file
     auth: str | None = None  # none | basic | digest: every service at once
     users: list[Account] | None = None  # replaces the profile's accounts

@@ -39,7 +39,7 @@ def caps(call: Call) -> dict:
         "camera": "active" if p.camera else "inactive",
         "motionDetection": ("active" if p.camera else "inactive") + licensed,
         "enhancedVideo": ("active" if p.camera else "inactive") + licensed,
-        "rtspServer": "inactive" + licensed,
+        "rtspServer": ("active" if call.emulator.rtsp is not None else "inactive") + licensed,
         "display": "active" if p.display else "inactive",
         "keypad": "active" if p.hardware.keypad else "inactive",
         "cardReader": "active" if p.hardware.card_reader else "inactive",

@@ -59,6 +59,12 @@ class Intercom:
         return self.emulator.urls["https"]
 
     @property
+    def rtsp_url(self) -> str:
+        """rtsp://host:port/h264_stream, the live H.264 stream (the handle's default settings
+        and the pytest fixture open an RTSP listener on a free port)."""
+        return self.emulator.rtsp_url
+
+    @property
     def device(self):
         """The model itself, for reading (changes belong on the emulator's loop: use act())."""
         return self.emulator.device
@@ -213,7 +219,7 @@ class Background:
 @contextlib.contextmanager
 def running(settings: Settings | None = None) -> Iterator[Intercom]:
     """An emulator for the duration of a `with` block (ephemeral ports unless settings say)."""
-    background = Background(settings or Settings(port=0, https_port=0))
+    background = Background(settings or Settings(port=0, https_port=0, rtsp_port=0))
     try:
         yield background.start()
     finally:

@@ -35,7 +35,7 @@ def helios_settings() -> dict[str, Any]:
 
 @pytest.fixture
 def helios(request: pytest.FixtureRequest, helios_settings: dict[str, Any]) -> Iterator[Intercom]:
-    options: dict[str, Any] = {"port": 0, "https_port": 0, **helios_settings}
+    options: dict[str, Any] = {"port": 0, "https_port": 0, "rtsp_port": 0, **helios_settings}
     marker = request.node.get_closest_marker("helios")
     if marker is not None:
         options.update(marker.kwargs)

@@ -2,7 +2,7 @@
 
 Request faults wrap matching /api requests (path glob, methods), `times` then recover,
 `probability` with a `seed`. Device faults act once when added. Event faults bend the delivery of
-events to subscription channels.
+events to subscription channels. Stream faults stall or cut live RTSP streams.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from emulator.control.faults.reset import Reset
 from emulator.control.faults.slow_body import SlowBody
 from emulator.control.faults.snapshot import Snapshot
 from emulator.control.faults.status import Status
+from emulator.control.faults.stream import Stream
 from emulator.control.faults.truncate import Truncate
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ KINDS: dict[str, type[Fault]] = {cls.kind: cls for cls in (
     Status, ContentType, Html,  # HTTP
     Error, NoSuccess, BadJson,  # 2N envelope
     Reboot, Nonces, Events, Snapshot,  # device
+    Stream,  # live video (RTSP)
 )}
 
 __all__ = ["KINDS", "Faults", "Fault", "FaultError", "RequestFault", "DeviceFault"]
@@ -60,6 +62,8 @@ class Faults:
             fault.hits = 1
         else:
             self.active[fault.id] = fault
+            if isinstance(fault, Stream) and self.emulator.rtsp is not None:
+                self.emulator.rtsp.fault_added(fault)
         return fault
 
     def list(self) -> list[Fault]:
@@ -74,6 +78,16 @@ class Faults:
     def for_request(self, method: str, path: str) -> list[RequestFault]:
         """The request faults that hit this request, each counted once."""
         hit = [f for f in self.active.values() if isinstance(f, RequestFault) and f.matches(method, path)]
+        for fault in hit:
+            self._count(fault)
+        return hit
+
+    def for_stream(self, path: str, only: Fault | None = None) -> list[Stream]:
+        """The stream faults (or just `only`, if still in force) that hit a session of this
+        stream path, each counted once."""
+        candidates = [only] if only is not None else list(self.active.values())
+        hit = [f for f in candidates if isinstance(f, Stream) and self.active.get(f.id) is f
+               and f.matches("PLAY", path)]
         for fault in hit:
             self._count(fault)
         return hit
