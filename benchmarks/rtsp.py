@@ -29,6 +29,7 @@ import time
 import aiohttp
 
 from benchmarks.camera import ROOT, cpu_seconds, free_port, rss_mib, wait_ready
+from benchmarks.proc import stop_process
 
 STREAM_FPS = 15  # the emulator's default stream: 640x480 at 15 fps
 PATH = "/h264_stream"
@@ -179,12 +180,7 @@ async def measure(seconds: float = 5.0, viewers: tuple[int, ...] | list[int] = (
             say(viewers_row(row))
         out["total_seconds"] = time.monotonic() - started
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
     return out
 
 
