@@ -295,3 +295,36 @@ def test_a_disabled_camera_service_streams_nothing():
     m = Machine()
     m.device.security.services["camera"] = Service(enabled=False, transport="http", auth="none")
     assert m.send("DESCRIBE")[0] == 403
+
+
+def test_a_viewer_whose_socket_falls_behind_loses_pictures_up_to_the_next_key_frame():
+    m = Machine()
+    session = m.session()
+    m.send("PLAY", URL, Session=session)
+    viewer = m.rtsp.sessions[session]
+    key, delta = video.Picture([b"\x80key"], [], True), video.Picture([b"\x80delta"], [], False)
+    viewer.offer(delta)  # a joining viewer waits for a key frame
+    viewer.offer(key)
+    viewer.offer(delta)
+    assert len(m.conn.sent) == 2 and m.conn.sent[0] == b"$\x00\x00\x04\x80key"
+    m.conn.buffered = lambda: rtsp.MAX_BUFFERED + 1  # the client stopped reading
+    viewer.offer(delta)
+    viewer.offer(key)
+    assert len(m.conn.sent) == 2 and viewer.dropped == 2  # nothing more queued for it
+    m.conn.buffered = lambda: 0  # it reads again: from the next key frame on
+    viewer.offer(delta)
+    viewer.offer(key)
+    assert len(m.conn.sent) == 3 and m.conn.sent[-1].endswith(b"key")
+
+
+def test_the_audio_track_is_silence_and_a_tone_while_noise_is_in():
+    from emulator.media.camera import Camera
+
+    device = Machine().device
+    media = video.Video(Camera(device))
+    quiet = media._sound(7, 15)
+    assert len(quiet) == 533 and set(quiet) == {video.SILENCE}  # 8,000 samples a second over 15 pictures
+    device.set_noise(True)
+    loud = media._sound(7, 15) + media._sound(8, 15)
+    assert len(set(loud)) > 10
+    assert loud[:40] == loud[20:60]  # 400 Hz: a period of 20 samples, unbroken across packets
