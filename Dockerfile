@@ -3,6 +3,9 @@
 #   docker build -t helios-emulator .
 #   docker run --rm -p 8080:8080 -p 8443:8443 -p 8554:8554 helios-emulator
 # Every option is an environment variable too: HELIOS_PROFILE, HELIOS_AUTH, HELIOS_USER, ...
+# The control plane (/_emulator) answers only clients inside the container unless given a token:
+#   docker run --rm -p 8080:8080 -e HELIOS_CONTROL_TOKEN=t0ken helios-emulator
+# (tests then send "Authorization: Bearer t0ken"; HELIOS_CONTROL_TOKEN_FILE reads it from a file).
 
 FROM python:3.12-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
@@ -37,9 +40,9 @@ WORKDIR /var/lib/helios
 # profiles can be mounted into /var/lib/helios/profiles (HELIOS_PROFILE=/var/lib/helios/profiles/x.toml).
 VOLUME ["/var/lib/helios"]
 EXPOSE 8080 8443 8554
-# Healthy = the liveness endpoint says every listener serves AND /api/system/info answers the
-# 2N envelope (see emulator/healthcheck.py). /_emulator/ready is the readiness endpoint (503 while
-# the emulated device reboots).
+# Liveness: healthy = the liveness endpoint says every listener serves AND /api/system/info answers
+# the 2N envelope, or the emulated device is rebooting on a test's request (see
+# emulator/healthcheck.py). /_emulator/ready is the readiness endpoint (503 while it reboots).
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
   CMD ["python3", "-m", "emulator.healthcheck"]
 # SIGTERM: stop accepting, end long-polls and streams, save the configuration, exit 0.

@@ -187,7 +187,7 @@ def targets(res: dict) -> list[tuple[str, str, str, str]]:
     """(target, measured, limit, PASS/FAIL/n/a)."""
     out = []
     rows = res.get("http", {}).get("rows", [])
-    for auth, label in (("none", "no auth"), ("digest", "Digest (no-qop header; the path is public)")):
+    for auth, label in (("none", "no auth"), ("digest", "Digest (the path is public)")):
         mine = [r for r in rows if r["path"] == "/api/system/info" and r["auth"] == auth]
         if mine:
             worst = min(mine, key=lambda r: r["ratio"])
@@ -269,12 +269,11 @@ def render(res: dict) -> str:
               "machine). CPU µs/req = the server's CPU time (/proc) per request; server CPU = cores busy "
               "(emulator / bare); wrk CPU max = the load generator's busiest run (1.0 would mean wrk is the "
               "bottleneck).", "",
-              "**The Digest rows use a fixed RFC 2069 (no-qop) Authorization header**, computed from a fresh "
-              "nonce before each pair of runs: wrk can only send a fixed header, and its Lua has no MD5 to "
-              "make a qop=auth answer with a fresh nc per request. The server does the same hashing for it "
-              "(HA1, HA2, response) as for qop=auth, minus the nc bookkeeping. /api/system/info is public "
-              "on the device (answers without credentials), so with Digest it costs no hashing; "
-              "/api/switch/status does.", "",
+              "**The Digest rows send what a Digest client sends**: qop=auth with the next nc of a fresh "
+              "nonce on every request (wrk's Lua has no MD5: the answers are computed before each run, one "
+              "nonce per connection, and wrk runs one thread per connection so each nonce's nc arrives in "
+              "order). /api/system/info is public on the device (answers without credentials), so with "
+              "Digest it costs no hashing; /api/switch/status does.", "",
               throughput.table(http["rows"]), "",
               "CPU ratio = bare CPU µs/req / emulator CPU µs/req: the throughput ratio two CPU-bound servers "
               "would show on a quiet core (when the server gets less than a whole core, as here under other "
@@ -404,7 +403,7 @@ def plot(res: dict, path: Path) -> str | None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return "matplotlib is not installed (pip install matplotlib): no plot"
+        return "matplotlib is not installed (pip install -e '.[bench]')"
     fig, axes = plt.subplots(2, 3, figsize=(18, 10))
     fig.suptitle(f"helios-emulator benchmarks ({res['plan']} run, {res['started']}, {res['machine']['cpu']}, "
                  f"{res['machine']['cores']} cores)")
@@ -551,12 +550,13 @@ def main(argv: list[str] | None = None) -> None:
     problem = plot(res, args.out / "plot.png")
     text = render(res)
     if problem:
-        text += f"\n({problem})\n"
+        text += f"\n(no plot: {problem})\n"
     (args.out / "results.md").write_text(text + "\n")
     (args.out / "results.json").write_text(json.dumps(slim(res), indent=1, default=str))
     print(text)
-    log(f"wrote {args.out / 'results.md'}, {args.out / 'results.json'} and {args.out / 'plot.png'} "
-        f"({res['seconds']:.0f} s)")
+    written = [args.out / "results.md", args.out / "results.json"] + ([] if problem else [args.out / "plot.png"])
+    log(f"wrote {', '.join(map(str, written[:-1]))} and {written[-1]} ({res['seconds']:.0f} s)"
+        + (f"; no plot: {problem}" if problem else ""))
 
 
 if __name__ == "__main__":

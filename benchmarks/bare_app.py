@@ -9,7 +9,8 @@ as it does for the emulator), so on the wire the replies are byte-identical to t
 for the Date value. It checks no credentials: whatever the emulator does beyond this (routing,
 authentication, parameters, the journal) is what the throughput ratio measures.
 
-It runs the way the emulator runs its listener (AppRunner + TCPSite, no access log), and answers
+It runs aiohttp the way the emulator does (AppRunner, no access log; TCPSite where the emulator has
+its connection guard, whose cost is per connection, not per request), and answers
 GET /_emulator/health so it is started and polled the same way.
 """
 

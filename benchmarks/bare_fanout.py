@@ -26,8 +26,8 @@ parameter checking beyond the id.
 
 Every reply carries the emulator's `Server` and `Content-Type` headers, so a delivery is the same
 number of bytes on the wire (give or take a digit of the event's id and upTime). It runs the way
-the emulator runs its listener (AppRunner + TCPSite, no access log), but without
-handler_cancellation (see serve()).
+the emulator runs aiohttp (AppRunner, no access log; TCPSite where the emulator has its connection
+guard, a cost per connection), but without handler_cancellation (see serve()).
 """
 
 from __future__ import annotations

@@ -31,10 +31,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.proc import Server, bare_cmd, emulator_cmd, free_port
-from benchmarks.throughput import WRK_LUA, capture_replies, digest_header, wrk
+from benchmarks.throughput import WRK_LUA, Load, capture_replies, digest_load, wrk, wrk_command
 
 
 def py_spy() -> str | None:
@@ -111,14 +112,13 @@ def report(s: dict, title: str, us_per_req: float | None) -> str:
     return "\n".join(lines)
 
 
-def profile(server: Server, path: str, headers: dict[str, str], connections: int, seconds: float, rate: int,
-            lua: Path, out: Path) -> tuple[str, float | None]:
-    """Load the server with wrk while py-spy samples it; the collapsed stacks and CPU µs/request."""
-    wrk(server.url + path, connections, 1.0, headers, lua)  # warm up
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{round(seconds) + 2}s", "-s", str(lua)]
-    for name, value in headers.items():
-        cmd += ["-H", f"{name}: {value}"]
-    load = subprocess.Popen([*cmd, server.url + path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def profile(server: Server, path: str, make_load: Callable[[float], Load], connections: int, seconds: float,
+            rate: int, lua: Path, out: Path) -> tuple[str, float | None]:
+    """Load the server with wrk while py-spy samples it; the collapsed stacks and CPU µs/request.
+    `make_load(seconds)` gives what wrk sends in a run that long."""
+    wrk(server.url + path, connections, 1.0, make_load(1.0), lua)  # warm up
+    cmd = wrk_command(server.url + path, connections, round(seconds) + 2, make_load(round(seconds) + 2), lua)
+    load = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(0.7)
     cpu0 = server.cpu_seconds()
     spy = subprocess.run([py_spy() or "py-spy", "record", "--pid", str(server.pid), "--duration", f"{seconds:g}",
@@ -160,12 +160,17 @@ def main() -> None:
         lua.write_text(WRK_LUA)
         port = free_port()
         with Server("emulator", emulator_cmd(port, auth=args.auth, uvloop=args.uvloop), port) as emu:
-            headers = {"Authorization": digest_header(emu.port, args.path)} if args.auth == "digest" else {}
-            raw, us = profile(emu, args.path, headers, args.connections, args.seconds, args.rate, lua,
+            def make_load(seconds: float) -> Load:
+                if args.auth != "digest":
+                    return Load()
+                return digest_load(emu.port, args.path, args.connections, seconds, Path(tmp))
+
+            raw, us = profile(emu, args.path, make_load, args.connections, args.seconds, args.rate, lua,
                               args.out / f"profile-{slug}.raw")
             sections.append(report(summarise(raw, None), f"emulator, GET {args.path}, auth {args.auth}, "
                                    f"{args.connections} connections", us))
             replies = capture_replies(emu.port, (args.path,)) if args.auth == "none" else None
+            bare_load = make_load(round(args.seconds) + 2)  # the bare app ignores the answers: any will do
         if args.bare:
             if replies is None:
                 port = free_port()
@@ -174,7 +179,7 @@ def main() -> None:
             (Path(tmp) / "replies.json").write_text(json.dumps(replies))
             port = free_port()
             with Server("bare", bare_cmd(port, Path(tmp) / "replies.json"), port) as bare:
-                raw, us = profile(bare, args.path, headers, args.connections, args.seconds, args.rate, lua,
+                raw, us = profile(bare, args.path, lambda _: bare_load, args.connections, args.seconds, args.rate, lua,
                                   args.out / f"profile-{slug}-bare.raw")
                 sections.append(report(summarise(raw, None), f"bare aiohttp app, GET {args.path}, "
                                        f"{args.connections} connections", us))

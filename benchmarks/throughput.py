@@ -12,13 +12,13 @@ a burst of noise on the machine lands on one pair, not on one side. Reported: th
 repeats, and the ratio emulator/bare as the median of the per-pair ratios (the figure that
 matters on a noisy machine).
 
-Digest: wrk sends one fixed Authorization header, so the Digest runs use the RFC 2069 form
-(no qop, no nc): the server accepts it, can accept it again, and does the same hashing (HA1, HA2
-and the response, MD5) as for qop=auth. A real client sends qop=auth with a fresh nc per request;
-wrk's Lua has no MD5 to compute one, so the header is computed here in Python from a fresh
-challenge before each pair of runs (nonces expire after the profile's lifetime). The bare app gets
-the same header and ignores it. Note that /api/system/info is public on the device (it answers
-without credentials), so with `--auth digest` it costs no hashing; /api/switch/status does.
+Digest: the runs send what a Digest client sends, qop=auth with the next nc of a fresh nonce on
+every request (the emulator refuses an answer without qop, and a repeated nc). wrk's Lua has no
+MD5, so the answers are computed here in Python before each run, one nonce and one file of
+answers per connection, and wrk runs one thread per connection, each sending its answers in
+order (DigestLoad). The bare app gets the same requests and ignores the header. Note that
+/api/system/info is public on the device (it answers without credentials), so with
+`--auth digest` it costs no hashing; /api/switch/status does.
 """
 
 from __future__ import annotations
@@ -66,8 +66,28 @@ end
 """
 
 
-def digest_header(port: int, path: str, user: str = ACCOUNT[0], password: str = ACCOUNT[1]) -> str:
-    """An RFC 2069 (no qop) Digest Authorization header for GET `path`, on a fresh nonce."""
+# A Digest run: thread N (one connection) sends the answers in the file given as its argument + ".N".
+DIGEST_LUA = WRK_LUA + r"""
+local threads = 0
+setup = function(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+local answers, sent = {}, 0
+init = function(args)
+  for line in io.lines(args[1] .. "." .. id) do answers[#answers + 1] = line end
+end
+request = function()
+  sent = sent + 1
+  return wrk.format(nil, nil, {Authorization = answers[(sent - 1) % #answers + 1]})
+end
+"""
+MAX_RATE = 45_000  # requests per second a Digest run has answers for (past them: 401s, counted as errors)
+
+
+def digest_answers(port: int, path: str, count: int, user: str = ACCOUNT[0], password: str = ACCOUNT[1]) -> list[str]:
+    """`count` Authorization headers for GET `path` as a Digest client sends them one after the other
+    on a fresh nonce: qop=auth and nc 1, 2, 3, ..."""
     status, headers, _ = http_get(port, PROTECTED)
     challenge = headers.get("WWW-Authenticate", "")
     if status != 401 or not challenge.startswith("Digest"):
@@ -80,11 +100,34 @@ def digest_header(port: int, path: str, user: str = ACCOUNT[0], password: str = 
     def h(text: str) -> str:
         return hash_(text.encode()).hexdigest()
 
-    answer = h(f"{h(f'{user}:{realm}:{password}')}:{nonce}:{h(f'GET:{path}')}")
-    header = f'Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{path}", response="{answer}"'
-    if opaque:
-        header += f', opaque="{opaque}"'
-    return header + f", algorithm={algorithm}"
+    ha1, ha2 = h(f"{user}:{realm}:{password}"), h(f"GET:{path}")
+    head = f'Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{path}", algorithm={algorithm}, ' + \
+        (f'opaque="{opaque}", ' if opaque else "") + 'qop=auth, cnonce="c0", nc='
+    return [f'{head}{nc:08x}, response="{h(f"{ha1}:{nonce}:{nc:08x}:c0:auth:{ha2}")}"' for nc in range(1, count + 1)]
+
+
+@dataclass
+class Load:
+    """What wrk sends in one run: fixed headers from one thread, or (DigestLoad) a Digest client's
+    answers from one thread per connection."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    script: Path | None = None  # None: the run's report script only
+    args: tuple[str, ...] = ()
+    threads: int = 1
+
+
+def digest_load(port: int, path: str, connections: int, seconds: float, workdir: Path) -> Load:
+    """A Digest client per connection, each on its own nonce of the server at `port`: every nc
+    reaches the server in order (one thread per connection sends one request at a time)."""
+    per_connection = int(MAX_RATE * max(1, round(seconds)) / connections) + 100
+    base = workdir / "answers"
+    for n in range(connections):
+        (workdir / f"answers.{n}").write_text("\n".join(digest_answers(port, path, per_connection)) + "\n")
+    script = workdir / "digest.lua"
+    if not script.exists():
+        script.write_text(DIGEST_LUA)
+    return Load(script=script, args=(str(base),), threads=connections)
 
 
 def capture_replies(port: int, paths: tuple[str, ...]) -> dict[str, dict]:
@@ -108,15 +151,19 @@ def identical(a: Server, b: Server, path: str, headers: dict[str, str] | None = 
     return _without_date(raw_get(a.port, path, headers)) == _without_date(raw_get(b.port, path, headers))
 
 
-def wrk(url: str, connections: int, seconds: float, headers: dict[str, str], lua: Path,
-        server: Server | None = None) -> dict:
+def wrk_command(url: str, connections: int, seconds: float, load: Load, lua: Path) -> list[str]:
+    cmd = ["wrk", f"-t{load.threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "5s",
+           "-s", str(load.script or lua)]
+    for name, value in load.headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    return [*cmd, url, *load.args]
+
+
+def wrk(url: str, connections: int, seconds: float, load: Load, lua: Path, server: Server | None = None) -> dict:
     """One wrk run (whole seconds: wrk takes no fractions); with `server`, also its CPU time and
     memory over the run."""
     seconds = max(1, round(seconds))
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(lua)]
-    for name, value in headers.items():
-        cmd += ["-H", f"{name}: {value}"]
-    cmd.append(url)
+    cmd = wrk_command(url, connections, seconds, load, lua)
     children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu0 = server.cpu_seconds() if server else float("nan")
     wall0 = time.perf_counter()
@@ -199,19 +246,19 @@ class Bench:
 
     # -- measurements ----------------------------------------------------------------------
 
-    def headers(self, auth: str, path: str, side: str = "bare") -> dict[str, str]:
-        """The request headers for one run: with Digest, an answer to a fresh nonce of the server
-        itself (nonces are per process), or of the asyncio emulator for the bare app."""
+    def load(self, auth: str, path: str, side: str, connections: int, seconds: float) -> Load:
+        """What one run sends: with Digest, answers to fresh nonces of the server itself (nonces
+        are per process), or of the asyncio emulator for the bare app."""
         if auth != "digest":
-            return {}
+            return Load()
         issuer = self.servers[side if side.startswith("emulator") else "emulator/digest"]
-        return {"Authorization": digest_header(issuer.port, path)}
+        return digest_load(issuer.port, path, connections, seconds, self.workdir)
 
     def warm_up(self, seconds: float) -> None:
         for name, server in self.servers.items():
             for path in self.paths:
                 auth = name.rsplit("/", 1)[1] if "/" in name else "none"
-                wrk(server.url + path, 16, seconds, self.headers(auth, path, name), self.lua)
+                wrk(server.url + path, 16, seconds, self.load(auth, path, name, 16, seconds), self.lua)
 
     def measure(self, configs: list[tuple[str, str, int]], sides: Callable[[str], list[str]],
                 deadline: float, phase: str = "main") -> None:
@@ -223,7 +270,8 @@ class Bench:
                     continue
                 for side in sides(auth):
                     server = self.servers[side]
-                    r = wrk(server.url + path, conns, self.seconds, self.headers(auth, path, side), self.lua, server)
+                    load = self.load(auth, path, side, conns, self.seconds)
+                    r = wrk(server.url + path, conns, self.seconds, load, self.lua, server)
                     r.update(server=side, path=path, auth=auth, connections=conns, repeat=repeat, phase=phase)
                     self.runs.append(r)
                     self.log(f"  {side:<22} {path:<19} c={conns:<3} {r['rps']:>8.0f} req/s  "

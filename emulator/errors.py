@@ -6,6 +6,8 @@ found), so it lives outside both `device/` and `api/` and imports neither.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from enum import IntEnum
 
 
@@ -39,13 +41,24 @@ class ErrorCode(IntEnum):
 
 
 class ApiError(Exception):
-    """A request failed the way the device reports it: `{"success": false, "error": {...}}`."""
+    """A request failed the way the device reports it: `{"success": false, "error": {...}}`.
 
-    def __init__(self, code: ErrorCode, param: str | None = None, description: str | None = None):
+    `reason` says why in words for the journal and the log (never on the wire: the device's reply
+    is the same whatever the reason); without one, the description and the parameter say it."""
+
+    def __init__(self, code: ErrorCode, param: str | None = None, description: str | None = None,
+                 reason: str | None = None):
         super().__init__(f"{int(code)} {description or code.description}" + (f" ({param})" if param else ""))
         self.code = code
         self.param = param
         self.description = description or code.description
+        self._reason = reason
+
+    @property
+    def reason(self) -> str:
+        if self._reason is not None:
+            return self._reason
+        return self.description + (f": {self.param}" if self.param else "")
 
     def envelope(self) -> dict:
         error: dict = {"code": int(self.code)}
@@ -66,3 +79,9 @@ def invalid(param: str) -> ApiError:
 def failed(description: str) -> ApiError:
     """Code 14 with the free-text description newer firmware uses ("session not found", ...)."""
     return ApiError(ErrorCode.PROCESSING_ERROR, description=description)
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """`; did you mean 'x'?` for a misspelt name (of a key, a parameter, an action), or nothing."""
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.7)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from email.message import EmailMessage
 from email.utils import formatdate
 
 import aiosmtplib
 
 from emulator.device.outputs import Email
+
+log = logging.getLogger("emulator.mailer")
 
 TIMEOUT = 10.0
 
@@ -44,6 +47,7 @@ class Mailer:
                                   start_tls=False, use_tls=False)
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             email.status, email.error = "failed", str(exc) or type(exc).__name__
+            log.warning("e-mail to %s not delivered through %s:%d: %s", email.to, self.host, self.port, email.error)
             return False
         email.status = "sent"
         return True

@@ -1,12 +1,16 @@
 """HTTP authentication as the device does it: Basic (RFC 7617) and Digest (RFC 2617 / 7616).
 
-Digest, as real clients need it (research/clients.md section 10.3):
+Digest, as real clients need it (the client research's Digest requirements):
 - the challenge offers qop="auth" only (aiohttp's client would pick auth-int if offered);
 - a nonce may be reused with a strictly increasing nc; a repeated nc is a replay and refused;
 - nonces expire; a correct answer to an expired nonce gets a new challenge with stale=true;
 - algorithm and qop are accepted quoted or unquoted;
 - HA2 is computed from the `uri` of the Authorization header, which must name the requested
-  path; clients that leave the query string out of it (py2n-intercom, 2n-doorman) are accepted.
+  path; clients that leave the query string out of it (py2n-intercom, 2n-doorman) are accepted;
+- an answer without qop (RFC 2069) is refused: the challenge offers qop="auth", every client the
+  research found answers with it, and without qop there is no nc to stop a captured header being
+  replayed for the nonce's lifetime.
+A header of any bytes is a failed login (counted towards blocking), never an exception.
 Every comparison is constant-time, and a wrong user or password costs the same hashing as a
 right one.
 """
@@ -34,10 +38,11 @@ _NOBODY = Account("", "\x00not a password\x00", frozenset())
 
 
 class Unauthorized(ApiError):
-    """Code 9 (HTTP 401): the reply carries a fresh challenge for the service's method."""
+    """Code 9 (HTTP 401): the reply carries a fresh challenge for the service's method; `reason`
+    (for the journal and the log only) says why."""
 
-    def __init__(self, scheme: str, stale: bool = False):
-        super().__init__(ErrorCode.AUTH_REQUIRED)
+    def __init__(self, scheme: str, stale: bool = False, reason: str = "no credentials"):
+        super().__init__(ErrorCode.AUTH_REQUIRED, reason=reason)
         self.scheme = scheme
         self.stale = stale
 
@@ -75,63 +80,77 @@ class Authenticator:
                      address: str) -> Account:
         """The account a request authenticates as, for a service that requires `scheme`.
 
-        Raises 9 (missing or wrong credentials, blocked address) or 8 (the other scheme).
+        Raises 9 (missing or wrong credentials, blocked address) or 8 (the other scheme), with
+        the reason in words; the reason never changes the work done or the reply.
         """
         if not header:
             raise Unauthorized(scheme)
         kind, _, rest = header.strip().partition(" ")
         kind = kind.lower()
         if kind not in ("basic", "digest"):
-            raise Unauthorized(scheme)
+            raise Unauthorized(scheme, reason=f"unknown authentication scheme {kind[:20]!r}")
         if kind != scheme:
-            raise ApiError(ErrorCode.INVALID_AUTH_METHOD)
+            raise ApiError(ErrorCode.INVALID_AUTH_METHOD,
+                           reason=f"wrong scheme: {kind.title()} credentials, the service asks for {scheme.title()}")
         if security.is_blocked(address):
-            raise Unauthorized(scheme)
+            raise Unauthorized(scheme, reason=f"blocked address {address} (too many failed logins)")
         if kind == "basic":
             account = self._basic(rest, security)
         else:
             account = self._digest(rest, method, path, security)
-        if account is None:
-            security.login_failed(address)
-            raise Unauthorized(scheme)
+        if isinstance(account, str):
+            blocked = security.login_failed(address)
+            raise Unauthorized(scheme, reason=account + (f"; {address} is now blocked" if blocked else ""))
         security.login_succeeded(address)
         return account
 
-    def _basic(self, encoded: str, security: Security) -> Account | None:
+    # _basic and _digest answer the account, or why not (a str).
+
+    def _basic(self, encoded: str, security: Security) -> Account | str:
         try:
             raw = base64.b64decode(encoded.strip(), validate=True)
         except (binascii.Error, ValueError):  # ValueError: non-ASCII characters in the header
-            return None
+            return "Basic credentials that are not base64"
         try:
             decoded = raw.decode("utf-8")
         except UnicodeDecodeError:
             decoded = raw.decode("latin-1")  # requests and aiohttp.BasicAuth encode with Latin-1
         name, sep, password = decoded.partition(":")
         if not sep:
-            return None
+            return "Basic credentials without a colon between user and password"
         account = security.account(name)
         expected = (account or _NOBODY).password.encode()
         # Compare fixed-length digests: compare_digest leaks the lengths of what it compares, and
         # the length of the expected password (or of _NOBODY's) must not show.
         ok = hmac.compare_digest(hashlib.sha256(password.encode()).digest(), hashlib.sha256(expected).digest())
-        return account if ok and account is not None else None
+        return _verdict(account, ok, name)
 
-    def _digest(self, text: str, method: str, path: str, security: Security) -> Account | None:
+    def _digest(self, text: str, method: str, path: str, security: Security) -> Account | str:
         fields = parse_params(text)
         username, nonce, uri, answer = fields.get("username"), fields.get("nonce"), fields.get("uri"), \
             fields.get("response")
-        if not (username and nonce and uri and answer) or fields.get("realm") != self.realm:
-            return None
+        if not (username and nonce and uri and answer):
+            absent = [k for k, v in (("username", username), ("nonce", nonce), ("uri", uri), ("response", answer))
+                      if not v]
+            return f"incomplete Digest credentials (no {', '.join(absent)})"
+        if fields.get("realm") != self.realm:
+            return f"realm mismatch: {_short(fields.get('realm'))}, the device's is {self.realm!r}"
         if _uri_path(uri) != path:
-            return None  # the uri must name the requested path; its query may be left out
+            # the uri must name the requested path; its query may be left out
+            return f"uri mismatch: {_short(uri)} does not name the requested path {path}"
         algorithm = fields.get("algorithm", "MD5").upper()
         sess = algorithm.endswith("-SESS")
         if algorithm.removesuffix("-SESS") != self.algorithm:
-            return None  # only the algorithm the challenge offered (and its -sess variant)
+            # only the algorithm the challenge offered (and its -sess variant)
+            return f"algorithm {_short(algorithm)} was not offered (the device offers {self.algorithm})"
         hash_ = _HASHES[self.algorithm]
         qop, nc, cnonce = fields.get("qop"), fields.get("nc", ""), fields.get("cnonce", "")
-        if qop not in (None, "auth") or (qop and not (nc and cnonce)):
-            return None
+        if qop != "auth":
+            # RFC 2069 (no qop) would have no nc to refuse a replayed header.
+            return "Digest without qop=auth (the device offers only auth)" if qop is None \
+                else f"qop {_short(qop)} was not offered (the device offers auth)"
+        if not (nc and cnonce):
+            return "qop=auth without nc and cnonce"
 
         def h(value: str) -> str:
             # Headers arrive decoded with surrogateescape; hash the bytes the client sent.
@@ -142,23 +161,39 @@ class Authenticator:
         if sess:
             ha1 = h(f"{ha1}:{nonce}:{cnonce}")
         ha2 = h(f"{method}:{uri}")
-        expected = h(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}") if qop else h(f"{ha1}:{nonce}:{ha2}")
-        if not hmac.compare_digest(expected.encode(), answer.lower().encode()) or account is None:
-            return None
+        expected = h(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
+        # Headers arrive decoded with surrogateescape: a byte that is not UTF-8 is a wrong answer.
+        right = hmac.compare_digest(expected.encode(), answer.lower().encode("utf-8", "surrogateescape"))
+        verdict = _verdict(account, right, username)
+        if isinstance(verdict, str):
+            return verdict
         # The answer is right; now the nonce must be ours, fresh, and the nc must move forward.
         entry = self._nonces.get(nonce)
         if entry is None or self.clock.monotonic() - entry[0] > self.lifetime:
             self._nonces.pop(nonce, None)
-            raise Unauthorized("digest", stale=True)
-        if qop:
-            try:
-                count = int(nc, 16)
-            except ValueError:
-                return None
-            if count <= entry[1]:
-                return None  # a replayed nc
-            entry[1] = count
+            raise Unauthorized("digest", stale=True, reason="stale nonce: " + (
+                "not issued by this device, or forgotten (a reboot, or too many nonces)" if entry is None
+                else f"older than the nonce lifetime ({self.lifetime:g} s)"))
+        try:
+            count = int(nc, 16)
+        except ValueError:
+            return f"nc {_short(nc)} is not hexadecimal"
+        if count <= entry[1]:
+            return f"replayed nc {_short(nc)} (this nonce was last used with nc {entry[1]:08x})"
+        entry[1] = count
         return account
+
+
+def _verdict(account: Account | None, ok: bool, name: str) -> Account | str:
+    """After the comparison (done the same way for an unknown user): the account, or why not."""
+    if account is None:
+        return f"unknown user {_short(name)}"
+    return account if ok else f"wrong password for {_short(name)}"
+
+
+def _short(value: str | None) -> str:
+    """A client's value quoted for a reason, cut short (a reason is one line of a log)."""
+    return "none" if value is None else repr(value if len(value) <= 64 else value[:64] + "...")
 
 
 def parse_params(text: str) -> dict[str, str]:

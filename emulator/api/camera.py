@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from emulator.api.call import Call
-from emulator.api.replies import JPEG, Raw
+from emulator.api.replies import JPEG, Raw, Stream
 from emulator.device import levels
 from emulator.device.profile import Camera, Resolution
 from emulator.errors import invalid
+
+if TYPE_CHECKING:
+    from emulator.app import Emulator
 
 BOUNDARY = "HeliosMjpegBoundary"
 MAX_FPS = 15
@@ -61,22 +65,28 @@ async def snapshot(call: Call) -> Raw | web.StreamResponse:
 
 
 async def _stream(call: Call, name: str, size: Resolution, fps: int) -> web.StreamResponse:
-    """Server push: one complete JPEG part per frame at `fps`, until the client goes away."""
-    response = web.StreamResponse(headers={
-        "Server": call.server, "Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+    return await mjpeg(call.request, call.emulator, name, size, fps, call.server)
+
+
+async def mjpeg(request: web.BaseRequest, emulator: Emulator, name: str, size: Resolution, fps: int,
+                server: str) -> Stream:
+    """Server push: one complete JPEG part per frame at `fps`, until the client goes away (or the
+    device does). The API's camera/snapshot and the front panel's camera both use it."""
+    response = Stream(headers={
+        "Server": server, "Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}",
         "Cache-Control": "no-cache", "Connection": "close"})
-    await response.prepare(call.request)
+    await response.prepare(request)
     loop = asyncio.get_running_loop()
     period = 1.0 / fps
     due = loop.time()
-    device = call.device
+    device = emulator.device
     try:
         while device.online:
-            frame = await call.emulator.camera.jpeg(name, size.width, size.height)
+            frame = await emulator.camera.jpeg(name, size.width, size.height)
             head = f"--{BOUNDARY}\r\nContent-Type: {JPEG}\r\nContent-Length: {len(frame)}\r\n\r\n"
             await response.write(head.encode() + frame + b"\r\n")
             due = max(due + period, loop.time())
             await asyncio.sleep(due - loop.time())
     except ConnectionError:
-        pass  # the viewer left
+        response.abandoned = True  # the viewer left
     return response

@@ -1,27 +1,29 @@
 """Every /api request goes through here: the device's checks in the device's order, then the
 handler, then the reply. This is the one place errors become the 2N envelope.
 
-Order of the checks (research/device.md 1.3): path (2), method (3), model (1), service enabled
-(4), licence (5), transport (7), authentication method (8), credentials (9, HTTP 401), privilege
-(10), then parameters (11-13) and the function itself (12, 14, 15).
+Order of the checks (what real devices do, from the device research): path (2), method (3),
+model (1), service enabled (4), licence (5), transport (7), authentication method (8), credentials
+(9, HTTP 401), privilege (10), then parameters (11-13) and the function itself (12, 14, 15).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import hdrs, web
 
 from emulator.api import params as params_
 from emulator.api.auth import Unauthorized
 from emulator.api.call import Call
-from emulator.api.replies import JSON, SUCCESS, Raw, error_response, response, success
+from emulator.api.replies import JSON, SUCCESS, Raw, Stream, error_response, response, success
 from emulator.api.routes import ROUTES, Route
+from emulator.control.journal import describe
 from emulator.device.events import ChannelClosed
 from emulator.errors import ApiError, ErrorCode, failed
 
@@ -29,7 +31,16 @@ if TYPE_CHECKING:
     from emulator.app import Emulator
 
 log = logging.getLogger("emulator.api")
+# One line per /api request, at INFO: the client and the journal entry in words.
+requests_log = logging.getLogger("emulator.requests")
 INTEGRATION = "enhanced-integration"
+REPLY_LIMIT = 4096  # replies up to this size are kept in the journal entry
+# Route.needs -> whether the model has it; without it the function answers 1 (not supported).
+HARDWARE: dict[str, Callable[[Any], bool]] = {
+    "camera": lambda device: device.profile.camera is not None,
+    "display": lambda device: device.display is not None,
+    "audio": lambda device: device.profile.hardware.microphone,  # loudspeaker and microphone
+}
 
 
 class Outcome:
@@ -39,6 +50,8 @@ class Outcome:
     account: Any = None
     params: dict[str, str] | None = None
     code: int | None = None
+    reason: str | None = None  # why it was refused or failed, in words (never on the wire)
+    faults: Sequence[Any] = ()  # the request faults that hit it
 
 
 @dataclass(slots=True)
@@ -53,6 +66,7 @@ class Gate:
     server: str
     known: bool  # the firmware has this function (else 2)
     refusal: ErrorCode | None  # 1, 4 or 5 (after the method check), None when it is available
+    refusal_reason: str | None
     https_only: bool
     auth: str | None  # the scheme credentials must use; None: none asked (auth none, or a public function)
     octet_stream_empty_post: bool
@@ -67,19 +81,20 @@ class Gate:
     def of(cls, route: Route, emulator: Emulator) -> Gate:
         device = emulator.device
         service = device.security.service(route.service)
-        refusal = None
-        if route.needs == "camera" and device.profile.camera is None or \
-                route.needs == "display" and device.display is None:
-            refusal = ErrorCode.NOT_SUPPORTED
+        refusal = reason = None
+        missing = [licence for licence in route.licences
+                   if licence not in device.licences and (licence != INTEGRATION or device.needs_integration_licence)]
+        if route.needs is not None and not HARDWARE[route.needs](device):
+            refusal, reason = ErrorCode.NOT_SUPPORTED, f"this model has no {route.needs}"
         elif not service.enabled:
-            refusal = ErrorCode.DISABLED
-        elif any(licence not in device.licences for licence in route.licences
-                 if licence != INTEGRATION or device.needs_integration_licence):
-            refusal = ErrorCode.LICENSED  # no function needs the integration licence from 2.35 on
+            refusal, reason = ErrorCode.DISABLED, f"the {route.service} service is disabled"
+        elif missing:  # no function needs the integration licence from 2.35 on
+            refusal, reason = ErrorCode.LICENSED, f"needs the licence {', '.join(missing)}"
         return cls(route=route, version=device.config_version, server=emulator.server_header,
-                   known=device.api_level >= route.since, refusal=refusal, https_only=service.transport == "https",
+                   known=device.api_level >= route.since, refusal=refusal, refusal_reason=reason,
+                   https_only=service.transport == "https",
                    auth=None if service.auth == "none" or route.public else service.auth,
-                   octet_stream_empty_post=device.profile.quirks.octet_stream_empty_post)
+                   octet_stream_empty_post=device.quirks.octet_stream_empty_post)
 
 
 class Dispatcher:
@@ -98,41 +113,86 @@ class Dispatcher:
         # aiohttp matched the table's route on this path (decoded but for %2F and %25, which no
         # route has), so it is the request's decoded path too.
         path = request.path if route is None else route.path
-        if not emulator.device.online:
-            emulator.journal.request(request.method, path, request.query, None, request.secure, None, None,
-                                     started, started, ())
-            return drop(request)
         outcome = Outcome()
-        faults = emulator.faults.for_request(request.method, path) if emulator.faults.active else ()
-        if faults:
-            respond = functools.partial(self._handle, request, route, outcome)
-            for fault in reversed(faults):  # the first fault added is the outermost
-                respond = functools.partial(fault.apply, request, respond, emulator)
-            response = await respond()
-        else:
-            response = await self._handle(request, route, outcome)
+        if not emulator.device.online:
+            outcome.reason = "the device is down (restarting)"
+            self._record(request, path, outcome, None, started, "dropped")
+            return drop(request)
+        try:
+            response = await self._handle(request, route, path, outcome)
+        except asyncio.CancelledError:
+            # The client went away (aiohttp cancels the handler): a pull it gave up on, a stream
+            # it closed. Journalled too, with how it ended.
+            self._record(request, path, outcome, None, started, "abandoned")
+            raise
+        except ConnectionError:
+            self._record(request, path, outcome, None, started, "abandoned")  # a fault was writing by hand
+            return drop(request)
         if emulator.device.capture.running:
             trace(emulator.device.capture, request, response)
-        emulator.journal.request(
-            request.method, path, outcome.params if outcome.params is not None else request.query,
-            outcome.account, request.secure, None if type(response) is Dropped else response.status,
-            outcome.code, started, perf_counter(), faults)
+        if type(response) is Dropped:
+            self._record(request, path, outcome, None, started, "dropped")
+        elif type(response) is Stream and response.abandoned:
+            self._record(request, path, outcome, None, started, "abandoned")
+        else:
+            self._record(request, path, outcome, response, started, None)
         return response
 
-    async def _handle(self, request: web.Request, route: Route | None, outcome: Outcome) -> web.StreamResponse:
+    def _record(self, request: web.Request, path: str, outcome: Outcome, response: web.StreamResponse | None,
+                started: float, ended: str | None) -> None:
+        """Journal the request, and log its line when request lines are logged. `ended`: None when
+        it was answered, "dropped" when the emulator closed the connection instead (a device that
+        is down, a fault), "abandoned" when the client went away first; `response` None (no
+        status) when no complete reply went out."""
+        ended_at = perf_counter()
+        params = outcome.params if outcome.params is not None else request.query
+        status = None if response is None else response.status
+        # Short replies are kept for the journal (a reference, no copy); a snapshot is not.
+        body = response.body if type(response) is web.Response else None
+        self.emulator.journal.request(
+            request.method, path, params, outcome.account, request.secure, status, outcome.code, started, ended_at,
+            outcome.faults, outcome.reason, ended, body if type(body) is bytes and len(body) <= REPLY_LIMIT else None)
+        if requests_log.isEnabledFor(logging.INFO):
+            # The line says what the journal entry says (one wording), and who asked.
+            entry = self.emulator.journal.last(reply=False)
+            fields = {"client": request.remote, **entry, "device_time": entry["time"]}
+            del fields["time"]  # the record's own
+            requests_log.info("%s %s", request.remote, describe(entry), extra={"fields": fields})
+
+    async def _handle(self, request: web.Request, route: Route | None, path: str,
+                      outcome: Outcome) -> web.StreamResponse:
+        """The device's checks; then the reply, wrapped by the faults that hit the request."""
         emulator = self.emulator
         gate = None
         try:
             if route is None:
                 route = ROUTES.get(request.path)
                 if route is None:
-                    raise ApiError(ErrorCode.INVALID_PATH)
+                    raise ApiError(ErrorCode.INVALID_PATH, reason="no such function")
             gate = self._gates.get(route.path)
             if gate is None or gate.version != emulator.device.config_version:
                 gate = self._gates[route.path] = Gate.of(route, emulator)
             # The common case (nothing to check but the method) without a call.
             account = outcome.account = None if gate.open and request.method in route.methods \
-                else self._check(gate, request)
+                else self._check(gate, request, outcome)
+        except Exception as err:
+            return self._failure(err, request, gate, outcome)
+        if emulator.faults.active:
+            # Faults hit requests the device accepts: a Digest challenge (401) or a refusal is
+            # neither faulted nor counted against a fault's `times`.
+            hit = outcome.faults = emulator.faults.for_request(request.method, path, account is not None)
+            if hit:
+                respond = functools.partial(self._answer, request, gate, account, outcome)
+                for fault in reversed(hit):  # the first fault added is the outermost
+                    respond = functools.partial(fault.apply, request, respond, emulator)
+                return await respond()
+        return await self._answer(request, gate, account, outcome)
+
+    async def _answer(self, request: web.Request, gate: Gate, account: Any, outcome: Outcome) -> web.StreamResponse:
+        """Parameters, the function, the reply."""
+        emulator = self.emulator
+        route = gate.route
+        try:
             if request.query_string or request.body_exists:
                 params = await params_.read(request, route.body_limit, route.raw_param)
             else:
@@ -146,48 +206,54 @@ class Dispatcher:
                 return response(gate.static_reply, JSON, gate.server)
             call = Call(emulator, request, params, account, request.secure)
             result = await route.handler(call) if route.is_async else route.handler(call)
-        except Unauthorized as err:
-            outcome.code = int(err.code)
-            return error_response(err, self._server(gate), emulator.auth.challenges(err.scheme, err.stale))
-        except ApiError as err:
-            outcome.code = int(err.code)
-            return error_response(err, self._server(gate))
         except ChannelClosed:
-            return drop(request)  # the device went down under a waiting pull
-        except Exception:
-            log.exception("unexpected failure in %s %s", request.method, request.path)
-            outcome.code = int(ErrorCode.PROCESSING_ERROR)
-            return error_response(ApiError(ErrorCode.PROCESSING_ERROR), self._server(gate))
+            outcome.reason = "the device went down under a waiting pull"
+            return drop(request)
+        except Exception as err:
+            return self._failure(err, request, gate, outcome)
         if isinstance(result, Raw) and result.after is not None:
             return await self._reply_then(request, result, gate.server)
         return self._reply(result, gate.server)
 
-    def _check(self, gate: Gate, request: web.Request) -> Any:
+    def _failure(self, err: Exception, request: web.Request, gate: Gate | None, outcome: Outcome) -> web.Response:
+        """The one place a failure becomes the 2N error reply (and the journal learns why)."""
+        if not isinstance(err, ApiError):
+            log.error("unexpected failure in %s %s", request.method, request.path, exc_info=err)
+            err = ApiError(ErrorCode.PROCESSING_ERROR, reason=f"unexpected failure: {type(err).__name__} (logged)")
+        outcome.code = int(err.code)
+        outcome.reason = err.reason
+        server = gate.server if gate is not None else self.emulator.server_header
+        if isinstance(err, Unauthorized):
+            return error_response(err, server, self.emulator.auth.challenges(err.scheme, err.stale))
+        return error_response(err, server)
+
+    def _check(self, gate: Gate, request: web.Request, outcome: Outcome) -> Any:
         """The request's own checks: the account it authenticates as (None when none is asked)."""
-        if not gate.known:
-            raise ApiError(ErrorCode.INVALID_PATH)
         route = gate.route
+        if not gate.known:
+            raise ApiError(ErrorCode.INVALID_PATH, reason=f"{route.path} is newer than firmware "
+                           f"{self.emulator.device.identity.sw_version}")
         if request.method not in route.methods:
-            raise ApiError(ErrorCode.INVALID_METHOD)
+            raise ApiError(ErrorCode.INVALID_METHOD,
+                           reason=f"{request.method} is not one of {', '.join(sorted(route.methods))}")
         if gate.refusal is not None:
-            raise ApiError(gate.refusal)
+            raise ApiError(gate.refusal, reason=gate.refusal_reason)
         if gate.https_only and not request.secure:
-            raise ApiError(ErrorCode.INVALID_CONNECTION)
+            raise ApiError(ErrorCode.INVALID_CONNECTION, reason=f"the {route.service} service requires HTTPS")
         account = None
         if gate.auth is not None:
             device = self.emulator.device
             account = self.emulator.auth.authenticate(
                 request.headers.get(hdrs.AUTHORIZATION), gate.auth, request.method, request.raw_path.split("?")[0],
                 device.security, request.remote or "")
+            outcome.account = account  # journalled even when it lacks the privilege
             if route.privilege is not None and route.privilege not in account.privileges:
-                raise ApiError(ErrorCode.INSUFFICIENT_PRIVILEGES)
+                raise ApiError(ErrorCode.INSUFFICIENT_PRIVILEGES,
+                               reason=f"missing privilege: {account.name!r} lacks {route.privilege}")
         if gate.octet_stream_empty_post and request.method == "POST" and \
                 request.headers.get(hdrs.CONTENT_TYPE) == "application/octet-stream" and not request.body_exists:
-            raise failed("Unsupported Content-Type")  # fw 2.50 does this; off by default
+            raise failed("Unsupported Content-Type")  # fw 2.50 does this (savek-cc); --no-quirks
         return account
-
-    def _server(self, gate: Gate | None) -> str:
-        return gate.server if gate is not None else self.emulator.server_header
 
     @staticmethod
     def _reply(result: Any, server: str) -> web.StreamResponse:

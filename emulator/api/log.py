@@ -20,20 +20,26 @@ def subscribe(call: Call) -> dict:
     # Names the device does not know are accepted and simply never match (genka13, savek).
     filter_ = None if not names or not names.strip() else [n.strip() for n in names.split(",") if n.strip()]
     duration = params.int("duration", DEFAULT_DURATION)  # the channel clamps it to 1..3600
-    privileges = None if call.account is None else call.account.privileges
-    channel = call.device.channels.subscribe(include, filter_, duration, privileges)
+    account = call.account
+    channel = call.device.channels.subscribe(include, filter_, duration, None if account is None else account.privileges,
+                                             None if account is None else account.name)
     return {"id": channel.id}
 
 
 def unsubscribe(call: Call) -> None:
-    call.device.channels.unsubscribe(call.params.int("id", required=True))
+    call.device.channels.unsubscribe(call.params.int("id", required=True), _name(call))
 
 
 async def pull(call: Call) -> Raw:
     params = call.params
     channel_id = params.int("id", required=True)
     timeout = params.int("timeout", 0, hi=MAX_TIMEOUT)
-    events = await call.device.channels.pull(channel_id, timeout)
+    events = await call.device.channels.pull(channel_id, timeout, _name(call))
     # Each event was rendered once when it happened; a reply only joins them.
     body = b'{"success":true,"result":{"events":[' + b",".join([e.json for e in events]) + b"]}}"
     return Raw(body, JSON)
+
+
+def _name(call: Call) -> str | None:
+    """Whose channel a pull or unsubscribe may reach: the account's (None without authentication)."""
+    return None if call.account is None else call.account.name

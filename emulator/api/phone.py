@@ -17,14 +17,20 @@ def _accounts(call: Call) -> list[SipAccount]:
 
 
 def status(call: Call) -> dict:
+    """Current firmware: the keys of the manual's 5.6.1 example in its order; a "local" account
+    (calls on the local network) has no registration keys, as there."""
     current = call.at_least(levels.CURRENT)
     out = []
     for acc in _accounts(call):
-        entry = {"account": acc.account, "sipNumber": acc.number, "registered": acc.registered}
+        if not current:  # the 2.15 shape
+            entry = {"account": acc.account, "sipNumber": acc.number, "registered": acc.registered}
+        else:
+            entry = {"account": acc.account, "accountType": acc.account_type, "enabled": acc.enabled,
+                     "sipNumber": acc.number}
+            if acc.registers:
+                entry.update(registrationEnabled=acc.registration_enabled, registered=acc.registered)
         if acc.registered:
             entry["registerTime"] = acc.register_time  # only when registered
-        if current:
-            entry.update(accountType="general", enabled=acc.enabled, registrationEnabled=acc.registration_enabled)
         out.append(entry)
     return {"accounts": out}
 
@@ -33,16 +39,26 @@ _CONFIG_KEYS = {"sipNumber": "number", "domain": "domain", "displayName": "displ
                 "enabled": "enabled", "registrationEnabled": "registration_enabled"}
 
 
+def _sip_accounts(call: Call) -> list[SipAccount]:
+    """phone/config covers the SIP accounts (manual 5.6.3: account 1 or 2), not the local or
+    Microsoft Teams ones; naming one of those is 12 `account`."""
+    sip = [a for a in _accounts(call) if a.account_type == "general"]
+    if not sip and call.params.get("account") is not None:
+        raise invalid("account")
+    return sip
+
+
 def config(call: Call) -> dict | None:
-    """GET: the SIP accounts' settings; PUT a JSON {"accounts": [...]} to change them."""
+    """GET: the SIP accounts' settings (the keys of the manual's 5.6.3 example, in its order);
+    PUT a JSON {"accounts": [...]} to change them."""
     phone = call.device.phone
     if call.request.method != "PUT":
         return {"accounts": [
-            {"account": a.account, "accountType": "general", "enabled": a.enabled, "sipNumber": a.number,
-             "displayName": a.display_name, "domain": a.domain, "domainPort": 5060, "proxyAddress": "",
-             "proxyPort": 5060, "registrationEnabled": a.registration_enabled, "registrarAddress": "",
-             "registrarPort": 5060}
-            for a in phone.accounts]}
+            {"account": a.account, "enabled": a.enabled, "displayName": a.display_name, "sipNumber": a.number,
+             "domain": a.domain, "domainPort": 5060, "authId": "", "proxyAddress": "", "proxyPort": 5060,
+             "registrationEnabled": a.registration_enabled, "registrarAddress": "", "registrarPort": 5060,
+             "answerMode": "1"}
+            for a in _sip_accounts(call)]}
     changes = call.json_object("accounts")
     if not isinstance(changes, list):
         raise invalid("accounts")
@@ -51,6 +67,8 @@ def config(call: Call) -> dict | None:
         if not isinstance(item, dict) or not isinstance(item.get("account"), int):
             raise invalid("accounts")
         account = phone.account(item["account"])
+        if account.account_type != "general":
+            raise invalid("account")
         fields = {}
         for key, attr in _CONFIG_KEYS.items():
             if key in item:
@@ -101,7 +119,7 @@ def dial(call: Call) -> dict:
     number = number.strip()
     if not number or len(number) > MAX_NUMBER or any(ord(c) < 32 for c in number):
         raise invalid("number")
-    session = call.device.phone.dial(number)
+    session = call.device.phone.dial(number, originator="api")
     return {"session": session.session}
 
 

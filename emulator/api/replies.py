@@ -33,6 +33,12 @@ class Raw:
     after: Callable[[], None] | None = None  # runs once the reply is on the wire (a restart)
 
 
+class Stream(web.StreamResponse):
+    """A reply a handler writes itself (MJPEG); `abandoned` when the client went away."""
+
+    abandoned = False
+
+
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # one, not one per call
 
 

@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
-from emulator.api import camera, directory, display, email, log, maintenance, misc, phone, switch, system
+from emulator.api import (automation, camera, cert, directory, display, email, log, maintenance, misc, phone, switch,
+                          system)
 from emulator.api import io as io_
 from emulator.api.params import FORM_LIMIT
 from emulator.device import levels
 
 GET_POST = frozenset({"GET", "POST"})
 WRITE = frozenset({"POST", "PUT"})
+CERT_METHODS = frozenset({"GET", "PUT", "DELETE"})
 EI = ("enhanced-integration",)  # "Licence: Yes" in the manual's table (firmware before 2.35)
 MB = 1024 * 1024
 
@@ -32,7 +34,7 @@ class Route:
     privilege: str | None  # None: no privilege needed (logging), or public
     methods: frozenset[str] = GET_POST
     licences: tuple[str, ...] = EI
-    needs: str | None = None  # "camera" or "display": without it the model answers 1
+    needs: str | None = None  # "camera", "display", "audio" (dispatch.HARDWARE): without it the model answers 1
     since: tuple[int, int] = levels.V2_15  # older firmware does not know the path (2)
     public: bool = False  # answers without credentials (system/info)
     static: bool = False  # the reply depends only on the configuration (cached until it changes)
@@ -94,13 +96,16 @@ ROUTES: dict[str, Route] = _table(
     R("/api/display/caps", display.caps, "display", "display", needs="display", static=True),
     R("/api/display/image", display.image, "display", "display", needs="display",
       methods=frozenset({"PUT", "DELETE"}), body_limit=2 * MB),
+    # Manual 5.9.4 names both GET and PUT for setting the message; POST as for other functions.
+    R("/api/display/text", display.text, "display", "display", needs="display", since=levels.DISPLAY_TEXT,
+      methods=frozenset({"GET", "POST", "PUT", "DELETE"})),
     # Logging: no privilege; events are filtered per channel by the account's privileges.
     R("/api/log/caps", log.caps, "logging", None, licences=(), static=True),
     R("/api/log/subscribe", log.subscribe, "logging", None, licences=()),
     R("/api/log/unsubscribe", log.unsubscribe, "logging", None, licences=()),
     R("/api/log/pull", log.pull, "logging", None, licences=()),
-    # Audio: the Enhanced Audio licence on every firmware
-    R("/api/audio/test", misc.audio_test, "audio", "audio", licences=EI + ("enhanced-audio",)),
+    # Audio: the Enhanced Audio licence on every firmware; a model without audio answers 1
+    R("/api/audio/test", misc.audio_test, "audio", "audio", licences=EI + ("enhanced-audio",), needs="audio"),
     # E-mail
     R("/api/email/send", email.send, "email", "email"),
     # Directory (newer firmware; JSON bodies)
@@ -110,4 +115,14 @@ ROUTES: dict[str, Route] = _table(
     R("/api/dir/create", directory.create, "system", "system", since=levels.CURRENT, methods=WRITE),
     R("/api/dir/update", directory.update, "system", "system", since=levels.CURRENT, methods=WRITE),
     R("/api/dir/delete", directory.delete, "system", "system", since=levels.CURRENT, methods=WRITE),
+    # Certificates (manual 5.20): a PEM bundle of CA certificates may be some hundred kilobytes
+    R("/api/cert/ca", cert.ca, "system", "system", since=levels.CERT, methods=CERT_METHODS, body_limit=512 * 1024),
+    R("/api/cert/user", cert.user, "system", "system", since=levels.CERT, methods=CERT_METHODS,
+      body_limit=512 * 1024),
+    # Automation (manual 5.19; its own service and privilege, "Access to Automation")
+    R("/api/automation/trigger", automation.trigger, "automation", "automation", since=levels.CURRENT),
 )
+
+# Outside /api, not in the table's path lookup: /enu/trigger/<name>, older firmware's HTTP command
+# for an HttpTrigger block (app.py routes it here, with the name in the path).
+ENU_TRIGGER = Route("/enu/trigger/{name}", automation.enu_trigger, "automation", "automation")

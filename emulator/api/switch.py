@@ -39,7 +39,8 @@ def status(call: Call) -> dict:
         if current:
             entry["locked"] = switch.locked
             entry["held"] = switch.held
-        if hold_timeout:
+        if hold_timeout and switch.hold_timeout:
+            # Manual 5.4.2: present only while a hold with a timeout is in force.
             entry["holdTimeout"] = switch.hold_timeout
         out.append(entry)
     return {"switches": out}

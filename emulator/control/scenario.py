@@ -20,17 +20,20 @@ steps happen exactly when a test advances time past them.
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import tomllib
 from typing import TYPE_CHECKING, Any
 
 from emulator.control import actions
 from emulator.control.faults import KINDS, FaultError
+from emulator.control.faults.base import MAX_DEPTH, check_tree
 from emulator.errors import ApiError
 
 if TYPE_CHECKING:
     from emulator.app import Emulator
 
+log = logging.getLogger("emulator.control")
 MAX_STEPS = 1000
 MAX_SCENARIOS = 32
 
@@ -55,6 +58,9 @@ def parse(text_or_data: str | dict[str, Any]) -> tuple[str, list[dict[str, Any]]
         data = tomllib.loads(text_or_data) if isinstance(text_or_data, str) else text_or_data
     except tomllib.TOMLDecodeError as exc:
         raise FaultError(f"not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise FaultError(f"the scenario is nested more than {MAX_DEPTH} levels deep") from None
+    check_tree(data, "the scenario")
     if not isinstance(data, dict):
         raise FaultError("a scenario is a table with `steps`")
     name = data.get("name", "scenario")
@@ -120,6 +126,8 @@ class Scenarios:
         self.loaded.clear()
 
     def _run(self, scenario: Scenario, step: dict[str, Any]) -> None:
+        log.info("scenario %d %r: step %d of %d, at %g s", scenario.id, scenario.name, scenario.done + 1,
+                 len(scenario.steps), step["at"])
         try:
             if "action" in step:
                 actions.run(self.emulator, step["action"], step["params"])
@@ -127,4 +135,5 @@ class Scenarios:
                 self.emulator.faults.add(step["fault"])
         except (ValueError, ApiError) as exc:
             scenario.errors.append(f"at {step['at']:g} s: {exc}")
+            log.warning("scenario %d %r: at %g s: %s", scenario.id, scenario.name, step["at"], exc)
         scenario.done += 1

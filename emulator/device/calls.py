@@ -4,6 +4,14 @@ An outgoing call goes connecting -> ringing (after the profile's ring delay) -> 
 simulated peer answers (after the profile's answer delay, or when a test says so) -> terminated.
 An incoming call rings until answered or hung up. Every transition emits CallStateChanged (and,
 on newer firmware, CallSessionStateChanged).
+
+CallSessionStateChanged carries what 2N's log/caps names for it: `session` and `state` always,
+`originator` and `info` where they apply. Their values are not documented; the emulator uses the
+session states of CallStateChanged, `originator: "api"` for a call placed with /api/call/dial (the
+word SwitchStateChanged uses for the same cause), and `info: {"reason": ...}` when a session ends.
+The direction/address/sessionNumber/callSequenceNumber shape of one client's test fixture is in no
+device recording or 2N document, so it is not sent (that client also reads `session` and ignores
+a missing direction).
 """
 
 from __future__ import annotations
@@ -21,7 +29,11 @@ HANGUP_REASONS = ("normal", "rejected", "busy")
 
 @dataclass
 class SipAccount:
-    """A SIP account: settings that round-trip in /api/config, plus registration state."""
+    """A SIP account: settings that round-trip in /api/config, plus registration state.
+
+    `account_type` is what phone/status calls accountType (manual 5.6.1): "general" (a SIP
+    account), "local" (calls to 2N devices on the local network; it never registers) or
+    "msteams" (Microsoft Teams)."""
 
     account: int
     number: str
@@ -29,12 +41,17 @@ class SipAccount:
     display_name: str
     enabled: bool
     registration_enabled: bool
+    account_type: str = "general"
     registered: bool = False
     register_time: int = 0
 
     @classmethod
     def from_profile(cls, account: int, s: SipAccountSettings) -> SipAccount:
-        return cls(account, s.number, s.domain, s.display_name, s.enabled, s.registration_enabled)
+        return cls(account, s.number, s.domain, s.display_name, s.enabled, s.registration_enabled, s.account_type)
+
+    @property
+    def registers(self) -> bool:
+        return self.account_type != "local"
 
 
 @dataclass
@@ -44,6 +61,7 @@ class Session:
     direction: str  # incoming | outgoing
     peer: str
     state: str = "connecting"  # connecting | ringing | connected
+    originator: str | None = None  # "api" for /api/call/dial
     timers: list[Timer] = field(default_factory=list)
 
     def cancel_timers(self) -> None:
@@ -73,7 +91,7 @@ class Phone:
         for account in self.accounts:
             account.registered = False
             account.register_time = 0
-            if account.enabled and account.registration_enabled:
+            if account.enabled and account.registration_enabled and account.registers:
                 self.timers.later(self.register_delay, self.set_registration, account.account, "registering")
                 self.timers.later(self.register_delay + 0.2, self.set_registration, account.account, "registered")
 
@@ -94,8 +112,8 @@ class Phone:
 
     # -- calls -----------------------------------------------------------------------------
 
-    def dial(self, peer: str) -> Session:
-        session = self._new_session("outgoing", peer)
+    def dial(self, peer: str, originator: str | None = None) -> Session:
+        session = self._new_session("outgoing", peer, originator)
         self._transition(session, "connecting")
         session.timers.append(self.timers.later(self.ring_delay, self._ring, session))
         return session
@@ -135,10 +153,10 @@ class Phone:
             raise failed("session not found")
         return session
 
-    def _new_session(self, direction: str, peer: str) -> Session:
+    def _new_session(self, direction: str, peer: str, originator: str | None = None) -> Session:
         if len(self.sessions) >= MAX_SESSIONS:
             raise failed("too many calls")
-        session = Session(self._next_session, self._next_call, direction, peer)
+        session = Session(self._next_session, self._next_call, direction, peer, originator=originator)
         self._next_session += 1
         self._next_call += 1
         self.sessions[session.session] = session
@@ -173,6 +191,9 @@ class Phone:
             params["reason"] = reason
         self.events.emit("CallStateChanged", **params)
         if self.session_events:
-            self.events.emit("CallSessionStateChanged", direction=session.direction,
-                             state="idle" if state == "terminated" else state, address=session.peer,
-                             sessionNumber=session.session, callSequenceNumber=session.call)
+            session_params: dict = {"session": session.session, "state": state}
+            if session.originator is not None:
+                session_params["originator"] = session.originator
+            if reason is not None:
+                session_params["info"] = {"reason": reason}
+            self.events.emit("CallSessionStateChanged", **session_params)

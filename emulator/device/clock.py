@@ -66,6 +66,9 @@ class _VirtualTimer:
         return (self.when, self.seq) < (other.when, other.seq)
 
 
+LATEST = 221845392000.0  # 9000-01-01T00:00:00Z: wall time a virtual clock may reach
+
+
 class VirtualClock(Clock):
     """A clock that moves only when `advance` is called.
 
@@ -105,6 +108,8 @@ class VirtualClock(Clock):
             raise ValueError("time cannot go backwards")
         if not math.isfinite(seconds):
             raise ValueError("time moves by a finite number of seconds")  # NaN or inf would break it for good
+        if self.time() + seconds > LATEST:  # past it dates and time zones no longer exist
+            raise ValueError("the virtual clock stops at the end of the year 9000")
         target = self._now + seconds
         ran = 0
         while self._timers and self._timers[0].when <= target:

@@ -9,6 +9,7 @@ rejected as a whole, so a bad upload never leaves half a configuration behind.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -29,10 +30,15 @@ class ConfigError(Exception):
     pass
 
 
+HIDDEN = "***"  # a password left out of an export (see export)
+
+
 # ----------------------------------------------------------------------------- export
 
 
-def export(device) -> bytes:
+def export(device, hide_passwords: bool = False) -> bytes:
+    """The configuration file; `hide_passwords` writes HIDDEN for every account's password (the
+    control plane's state: readable by tests, not a way to learn the device's credentials)."""
     ident = device.identity
     hw = device.profile.hardware
     root = etree.Element("DeviceDatabase", Version="4")
@@ -75,7 +81,7 @@ def export(device) -> bytes:
     for i, account in enumerate(device.security.accounts, start=1):
         el = _sub(api, "Account", Id=str(i))
         _leaf(el, "Name", account.name)
-        _leaf(el, "Password", account.password)
+        _leaf(el, "Password", HIDDEN if hide_passwords else account.password)
         _leaf(el, "Privileges", ",".join(sorted(account.privileges)))
 
     directory = _sub(root, "Directory")
@@ -168,8 +174,7 @@ def _read(device, root) -> _Changes:
     phone = root.find("Phone")
     if phone is not None:
         accounts = {a.account: a for a in device.phone.accounts}
-        new = {n: SipAccount(a.account, a.number, a.domain, a.display_name, a.enabled, a.registration_enabled)
-               for n, a in accounts.items()}
+        new = {n: dataclasses.replace(a, registered=False, register_time=0) for n, a in accounts.items()}
         for el in phone.findall("SipAccount"):
             number = _int(el.get("Id"), 1, len(accounts))
             acc = new[number]

@@ -8,25 +8,28 @@ socket, on a virtual clock.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import random
 import uuid
 from dataclasses import dataclass
 from collections.abc import Callable
 
-from emulator.device import firmware, levels
+from emulator.device import firmware, levels, zones
 from emulator.device import profile as profiles
 from emulator.device.calls import Phone, SipAccount
+from emulator.device.certs import Certificates
 from emulator.device.clock import Clock, Timer, Timers
 from emulator.device.directory import Directory, DirectoryUser
 from emulator.device.events import Channels, EventLog
 from emulator.device.io import Port, Ports
-from emulator.device.outputs import Display, Outbox
+from emulator.device.outputs import Display, DisplayMessage, Outbox
 from emulator.device.pcap import Capture
 from emulator.device.profile import Identity, Profile
 from emulator.device.security import Account, Security
 from emulator.device.switches import SwitchConfig, Switches
 from emulator.errors import failed, invalid
 
+log = logging.getLogger("emulator.device")
 KEYPAD_KEYS = frozenset("0123456789*#")
 CARD_DIRECTIONS = ("in", "out", "any")
 
@@ -38,6 +41,7 @@ class Options:
     accounts: tuple[Account, ...] | None = None  # --user ... replaces the profile's accounts
     auth: str | None = None  # --auth sets every service
     licence: bool = True  # --no-licence removes every licence
+    quirks: bool = True  # --no-quirks turns the profile's firmware quirks off
     seed: int | None = None  # subscription ids, boot ids: reproducible when set
 
 
@@ -46,7 +50,9 @@ class Device:
         self.profile = profile
         self.clock = clock or Clock()
         self.options = options
-        self.rng = random.Random(options.seed)
+        # Ids that grant access or must not be guessed (subscription channels, firmware fileId,
+        # bootUuid, Digest nonces) come from the system's CSPRNG; a seed makes a run reproducible.
+        self.rng = random.Random(options.seed) if options.seed is not None else random.SystemRandom()
         self.timers = Timers(self.clock)
         self.online = False
         self.boot_at = self.clock.monotonic()
@@ -68,16 +74,21 @@ class Device:
         self.capture = Capture(self.clock, profile.identity.mac_address)
         self.outbox = Outbox()
         self.licences = profile.licences if options.licence else frozenset()
+        self.quirks = profile.quirks if options.quirks else profiles.NO_QUIRKS
         self.uploads: dict[str, firmware.Upload] = {}
+        self.certificates = Certificates()  # cert/ca, cert/user
         self.audio_result = profile.timing.audio_test_result
         self.motion = False
         self.noise = False
         self._door_timer: Timer | None = None
+        self._message_timer: Timer | None = None
         self._boot_timer: Timer | None = None  # the boot a restart has pending
         self._door_alarms: set[str] = set()
-        self.zone = ""
+        self.zone = ""  # an IANA name, "custom" (zone_custom is then the rule), "" (the profile's tz_shift)
+        self.zone_custom = ""
+        self.zone_automatic = True  # the zone the device detects for itself (My2N): the profile's
         self._factory_configure()
-        self.set_zone(profile.time_zone)
+        self.set_zone(profile.time_zone, automatic=True)
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -88,6 +99,7 @@ class Device:
         self._api_level = p.api_level
         self.switches = Switches([SwitchConfig.from_profile(s) for s in p.switches], self.events, self.ports,
                                  self.timers, originators=self.at_least(levels.CURRENT))
+        self.events.hashes = self.at_least(levels.CURRENT)
         self.phone = Phone(self.clock, self.events, self.timers,
                            [SipAccount.from_profile(i + 1, s) for i, s in enumerate(p.sip_accounts)],
                            p.calls.ring_delay, p.calls.answer_delay, p.calls.register_delay,
@@ -140,15 +152,18 @@ class Device:
             self._boot_timer.cancel()  # booted at once (a reset) while a restart was pending: boot once
             self._boot_timer = None
         self.timers.cancel_all()
-        self.events.reset()
         self.boot_at = self.clock.monotonic()
-        self.boot_uuid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        boot = uuid.UUID(int=self.rng.getrandbits(128), version=4)
+        self.boot_uuid = str(boot)
+        self.events.reset(boot.bytes)
         self.boots += 1
         self.ports.reset()
         for switch in self.switches:
             switch.active = switch.locked = switch.held = False
         self.motion = self.noise = False
         self._door_alarms.clear()
+        if self.display is not None:
+            self.display.message = None
         self.online = True
         self.events.emit("DeviceState", state="startup")
         self.phone.boot()
@@ -191,9 +206,10 @@ class Device:
         self.power_off()
         self._factory_configure()
         self.time_offset = None
-        self.set_zone(self.profile.time_zone)
+        self.set_zone(self.profile.time_zone, automatic=True)
         self.audio_result = self.profile.timing.audio_test_result
         self.outbox.messages.clear()
+        self.certificates = Certificates()
         self.capture = Capture(self.clock, self.profile.identity.mac_address)
         self.boot()
 
@@ -201,15 +217,28 @@ class Device:
         """The device's wall time: the clock's, or the clock's plus what system/time set."""
         return self.clock.time() + (self.time_offset or 0.0)
 
-    def set_zone(self, zone: str) -> None:
-        """Use an IANA time zone: events carry its current offset as tzShift ("" = the profile's)."""
-        self.zone = zone
-        self.events.tz_shift = profiles.zone_shift(zone, self.now()) if zone else self.profile.tz_shift
+    def set_zone(self, zone: str, custom: str = "", automatic: bool = False) -> None:
+        """Use a time zone: an IANA name, or "custom" with a rule (emulator.device.zones), set by
+        hand or detected (`automatic`). Events carry its current offset as tzShift ("" = the
+        profile's fixed tz_shift). A bad rule is 12 `custom` and changes nothing."""
+        if zone == "custom":
+            try:
+                tz = zones.custom(custom)
+            except ValueError:
+                raise invalid("custom") from None
+        else:
+            tz, custom = (zones.named(zone) if zone else None), ""
+        self.zone, self.zone_custom, self.zone_automatic = zone, custom, automatic
+        self.events.tz_shift = zones.shift(tz, self.now()) if tz is not None else self.profile.tz_shift
         self.changed()
 
     def set_time(self, utc: float | None) -> None:
         """Set the time by hand, or None to go back to automatic (NTP) time."""
         self.time_offset = None if utc is None else utc - self.clock.time()
+
+    @property
+    def automatic_time(self) -> bool:
+        return self.time_offset is None
 
     @property
     def uptime(self) -> int:
@@ -352,6 +381,8 @@ class Device:
         self.events.emit(name, state="in" if active else "out")
 
     def _login_blocked(self, address: str) -> None:
+        log.warning("%s is blocked for %g s after %d failed logins", address, self.security.block_seconds,
+                    self.security.attempts)
         self.events.emit("LoginBlocked", address=address)
 
     # -- functions of the API --------------------------------------------------------------
@@ -362,6 +393,36 @@ class Device:
             raise failed("the device has no microphone")
         self.timers.later(self.profile.timing.audio_test_seconds,
                           lambda: self.events.emit("AudioLoopTest", result=self.audio_result))
+
+    def http_trigger(self, name: str) -> bool:
+        """An HttpTrigger block of the Automation fires (automation/trigger, /enu/trigger/<name>):
+        its switch activates, originator "automation". False when no block has that name."""
+        trigger = next((t for t in self.profile.http_triggers if t.name == name), None)
+        if trigger is None:
+            return False
+        if trigger.switch:
+            self.switches.get(trigger.switch).on("automation")
+        return True
+
+    def show_message(self, message: DisplayMessage) -> None:
+        """display/text: show a message (replacing the one shown) until its timeout."""
+        if self.display is None:
+            raise failed("the device has no display")
+        if self._message_timer is not None:
+            self._message_timer.cancel()
+        self.display.message = message
+        self._message_timer = self.timers.later(message.timeout, self.clear_message)
+
+    def clear_message(self) -> str:
+        """Take the message off the display; the uid it had ("" when none was shown)."""
+        if self._message_timer is not None:
+            self._message_timer.cancel()
+            self._message_timer = None
+        message = self.display.message if self.display is not None else None
+        if message is None:
+            return ""
+        self.display.message = None
+        return message.uid
 
     def upload_firmware(self, blob: bytes, param: str = "blob-fw") -> firmware.Upload:
         file_id = f"{self.rng.getrandbits(32):08x}"
@@ -395,13 +456,14 @@ class Device:
         self.restart()
 
     def install(self, sw_version: str) -> None:
-        """Run this firmware: its version, and the event shapes of its level."""
-        package = sw_version if self.profile.identity.firmware_package else ""
-        self.identity = dataclasses.replace(self.identity, sw_version=sw_version, firmware_package=package)
+        """Run this firmware: its version, and the event shapes of its level (the firmware package,
+        the model family's name, stays what it is)."""
+        self.identity = dataclasses.replace(self.identity, sw_version=sw_version)
         self._api_level = profiles.version_tuple(sw_version)[:2]
         current = self.at_least(levels.CURRENT)
         self.switches.originators = current  # SwitchStateChanged names its originator
         self.phone.session_events = current  # CallSessionStateChanged exists
+        self.events.hashes = current  # every event carries a hash
         self.changed()
 
     def reject_firmware(self, file_id: str | None = None) -> None:

@@ -8,6 +8,7 @@ the subscription channels of /api/log/*, the journal, anything else that wants t
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import heapq
 import json
 import math
@@ -44,6 +45,7 @@ EVENT_PRIVILEGE = {
 @dataclass(slots=True)
 class Event:
     id: int
+    hash: str  # "" on firmware that sends none (2.15)
     tz_shift: int
     utc_time: int
     up_time: int
@@ -53,8 +55,12 @@ class Event:
     json: bytes = field(repr=False, default=b"")  # rendered once, shared by every channel
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "tzShift": self.tz_shift, "utcTime": self.utc_time, "upTime": self.up_time,
-                "event": self.name, "params": self.params}
+        out: dict[str, Any] = {"id": self.id}
+        if self.hash:
+            out["hash"] = self.hash
+        out.update(tzShift=self.tz_shift, utcTime=self.utc_time, upTime=self.up_time, event=self.name,
+                   params=self.params)
+        return out
 
 
 Listener = Callable[[Event], None]
@@ -72,16 +78,26 @@ class EventLog:
         self.history: deque[Event] = deque(maxlen=capacity)
         self.next_id = 1
         self.listeners: list[Listener] = []
+        # Current firmware gives every event a `hash` of 16 hex digits (devices' recorded events, as
+        # helios2n-hass documents them: {id, hash, tzShift, utcTime, upTime, event, params}); the
+        # v2.15 manual's events have none. How the device derives it is not published: here it is a
+        # digest of the boot and the event id, so it names one event across reboots (ids restart at
+        # 1 after each) and is the same in every channel and pull (the event is rendered once).
+        self.hashes = False
+        self._boot_key = b""
 
-    def reset(self) -> None:
+    def reset(self, boot_key: bytes = b"") -> None:
         """A boot: the history is empty again and ids restart from 1."""
         self.history.clear()
         self.next_id = 1
+        self._boot_key = boot_key
 
     def emit(self, name: str, /, **params: Any) -> Event:
         # `name` is positional-only: events have a "name" param of their own (UserAuthenticated).
         now = self.clock.monotonic()
-        event = Event(id=self.next_id, tz_shift=self.tz_shift, utc_time=int(self._wall_time()),
+        event_id = self.next_id
+        digest = self._hash(event_id) if self.hashes else ""
+        event = Event(id=event_id, hash=digest, tz_shift=self.tz_shift, utc_time=int(self._wall_time()),
                       up_time=int(now - self._boot_time()), name=name, params=params, at=now)
         event.json = json.dumps(event.to_dict(), separators=(",", ":")).encode()
         self.next_id = (self.next_id + 1) & 0xFFFFFFFF or 1
@@ -89,6 +105,10 @@ class EventLog:
         for listener in list(self.listeners):
             listener(event)
         return event
+
+    def _hash(self, event_id: int) -> str:
+        """16 hex digits naming this boot's event `event_id` (keyed with the boot's id)."""
+        return hashlib.blake2b(event_id.to_bytes(4, "big"), digest_size=8, key=self._boot_key).hexdigest()
 
     def since(self, seconds: float) -> list[Event]:
         cutoff = self.clock.monotonic() - seconds
@@ -100,15 +120,16 @@ class ChannelClosed(Exception):
 
 
 class Channel:
-    __slots__ = ("id", "filter", "privileges", "duration", "queue", "dropped", "expires_at", "_waiter",
+    __slots__ = ("id", "filter", "privileges", "owner", "duration", "queue", "dropped", "expires_at", "_waiter",
                  "_timer", "_channels")
 
     def __init__(self, channels: Channels, channel_id: int, filter_: frozenset[str] | None,
-                 privileges: frozenset[str] | None, duration: int, queue_size: int):
+                 privileges: frozenset[str] | None, duration: int, queue_size: int, owner: str | None = None):
         self._channels = channels
         self.id = channel_id
         self.filter = filter_
         self.privileges = privileges
+        self.owner = owner  # the account that subscribed (None: no authentication was asked)
         self.duration = duration
         self.queue: deque[Event] = deque(maxlen=queue_size)
         self.dropped = 0  # events lost because the queue was full (the oldest go first)
@@ -156,7 +177,7 @@ class Channels:
         self.log = log
         self.max_channels = max_channels
         self.queue_size = queue_size
-        self.rng = rng
+        self.rng = rng  # ids: unpredictable (secrets) unless the emulator was given a seed
         self._channels: dict[int, Channel] = {}
         # A test may make delivery misbehave (the control plane's "events" faults): given an event,
         # it returns the delays (device seconds) at which channels get it; [] drops it, None means
@@ -176,8 +197,11 @@ class Channels:
         return iter(list(self._channels.values()))
 
     def subscribe(self, include: str = "new", filter_: Iterable[str] | None = None,
-                  duration: int = DEFAULT_DURATION, privileges: frozenset[str] | None = None) -> Channel:
-        """Open a channel. `include` is "new", "all" or "-<seconds>"; bad values are the caller's 12."""
+                  duration: int = DEFAULT_DURATION, privileges: frozenset[str] | None = None,
+                  owner: str | None = None) -> Channel:
+        """Open a channel. `include` is "new", "all" or "-<seconds>"; bad values are the caller's 12.
+        `owner` is the subscribing account's name: only it may pull or unsubscribe (None: anyone,
+        when the service asks for no authentication and the id is the only key)."""
         if len(self._channels) >= self.max_channels:
             raise ApiError(ErrorCode.PROCESSING_ERROR, description="too many subscriptions")
         backlog = self._backlog(include)
@@ -186,7 +210,7 @@ class Channels:
         # include=all must hand over the whole history (10 000 events on current firmware), even
         # when that is more than a channel queue holds otherwise.
         channel = Channel(self, channel_id, names, privileges, min(max(duration, 1), MAX_DURATION),
-                          max(self.queue_size, len(backlog)))
+                          max(self.queue_size, len(backlog)), owner)
         for event in backlog:
             if channel.wants(event.name):
                 channel.put(event)
@@ -210,18 +234,21 @@ class Channels:
             if channel_id not in self._channels:
                 return channel_id
 
-    def get(self, channel_id: int) -> Channel:
+    def get(self, channel_id: int, account: str | None = None) -> Channel:
+        """The channel with this id, for this account. Another account's channel is refused exactly
+        as an unknown id (12 `id`): ids must not be probed, and nobody takes events (codes, card
+        numbers) meant for an account with other privileges."""
         channel = self._channels.get(channel_id)
-        if channel is None:
+        if channel is None or (channel.owner is not None and channel.owner != account):
             raise invalid("id")
         return channel
 
-    def unsubscribe(self, channel_id: int) -> None:
-        channel = self.get(channel_id)
+    def unsubscribe(self, channel_id: int, account: str | None = None) -> None:
+        channel = self.get(channel_id, account)
         self._close(channel)
 
-    async def pull(self, channel_id: int, timeout: float) -> list[Event]:
-        channel = self.get(channel_id)
+    async def pull(self, channel_id: int, timeout: float, account: str | None = None) -> list[Event]:
+        channel = self.get(channel_id, account)
         if not channel.queue and timeout > 0:
             # A newer pull takes over from one still waiting (most likely a pull its client gave
             # up on): the older one ends empty and must not take the events meant for the newer.
@@ -237,6 +264,8 @@ class Channels:
                 superseded = channel._waiter is not waiter
                 if not superseded:
                     channel._waiter = None
+                    if channel.id in self._channels:
+                        self._touch(channel)  # its life starts again (also when the client gave up)
             if superseded:
                 return []
         events = channel.take()
@@ -282,11 +311,13 @@ class Channels:
         channel._timer = None
         if channel.id not in self._channels:
             return
+        if channel.waiting:
+            # A waiting pull keeps the channel alive; its end re-arms the check (_touch), so a long
+            # advance of a virtual clock is no loop of checks every `duration` seconds.
+            return
         remaining = channel.expires_at - self.clock.monotonic()
-        if channel.waiting or remaining > 0:
-            # A waiting pull keeps the channel alive; check again when it could next expire.
-            channel._timer = self.clock.call_later(max(remaining, channel.duration if channel.waiting else 0),
-                                                   self._check_expiry, channel)
+        if remaining > 0:
+            channel._timer = self.clock.call_later(remaining, self._check_expiry, channel)
             return
         self._close(channel)
 

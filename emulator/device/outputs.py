@@ -1,4 +1,4 @@
-"""The device's small outputs: the display image and the e-mail outbox."""
+"""The device's small outputs: the display (image and text message) and the e-mail outbox."""
 
 from __future__ import annotations
 
@@ -11,11 +11,23 @@ OUTBOX_SIZE = 100
 
 
 @dataclass
+class DisplayMessage:
+    """A message of display/text (manual 5.9.4): translations (language -> text) or a free text."""
+
+    uid: str
+    texts: dict[str, str]  # {"": text} for a free text
+    response: bool  # the message asks for a response
+    timeout: float  # seconds it stays
+    icon: str  # none | operator | technician
+
+
+@dataclass
 class Display:
     name: str
     width: int
     height: int
     image: bytes | None = None  # the GIF a client uploaded with PUT /api/display/image
+    message: DisplayMessage | None = None  # what display/text shows, until its timeout
 
 
 @dataclass

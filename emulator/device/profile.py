@@ -12,7 +12,6 @@ checked at load; a bad file fails with its path, the key and the reason.
 
 from __future__ import annotations
 
-import datetime
 import functools
 import hashlib
 import re
@@ -23,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.device.security import Account, Service, parse_privileges
+from emulator.device.security import ALL_PRIVILEGES, Account, Service, parse_privileges
+from emulator.errors import did_you_mean
 from emulator.resources import data_dir
 
 PROFILE_DIR = data_dir("profiles")
@@ -33,13 +33,14 @@ DEFAULT_PROFILE = "verso"
 # Firmware from which no function needs the Enhanced Integration licence (manual overview, 2.35).
 LICENCE_FREE_FROM = (2, 35)
 
-SERVICES = ("system", "switch", "io", "phone", "camera", "display", "logging", "audio", "email")
+SERVICES = ("system", "switch", "io", "phone", "camera", "display", "logging", "audio", "email", "automation")
 AUTH_METHODS = ("none", "basic", "digest")
 TRANSPORTS = ("http", "https")
 LICENCES = ("enhanced-integration", "enhanced-audio")
 SWITCH_MODES = ("monostable", "bistable")
 SWITCH_TYPES = ("normal", "security", "inverted")
 PORT_TYPES = ("input", "output")
+ACCOUNT_TYPES = ("general", "local", "msteams")
 DIGEST_ALGORITHMS = ("MD5", "SHA-256")
 
 
@@ -136,6 +137,7 @@ class SipAccountSettings:
     display_name: str
     enabled: bool
     registration_enabled: bool
+    account_type: str  # general | local | msteams (phone/status accountType)
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,14 @@ class User:
     cards: tuple[str, ...]
     codes: tuple[str, ...]
     switch: int
+
+
+@dataclass(frozen=True)
+class HttpTrigger:
+    """An HttpTrigger block of the device's Automation (automation/trigger, /enu/trigger/<name>)."""
+
+    name: str
+    switch: int  # the switch its Action activates (originator "automation"); 0 = none
 
 
 @dataclass(frozen=True)
@@ -183,7 +193,13 @@ class Timing:
 
 @dataclass(frozen=True)
 class Quirks:
+    """Behaviour of a real firmware that is unkind to clients, on by default where the profile's
+    firmware has it (an emulator kinder than the device hides client bugs); --no-quirks."""
+
     octet_stream_empty_post: bool  # fw 2.50: POST with an empty octet-stream body -> 14
+
+
+NO_QUIRKS = Quirks(octet_stream_empty_post=False)
 
 
 @dataclass(frozen=True)
@@ -209,6 +225,7 @@ class Profile:
     sip_accounts: tuple[SipAccountSettings, ...]
     calls: Calls
     users: tuple[User, ...]
+    http_triggers: tuple[HttpTrigger, ...]
     licences: frozenset[str]
     services: dict[str, Service]
     accounts: tuple[Account, ...]
@@ -235,12 +252,6 @@ def zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def zone_shift(zone: str, when: float) -> int:
-    """Minutes a zone is ahead of UTC at a moment."""
-    offset = datetime.datetime.fromtimestamp(when, zoneinfo.ZoneInfo(zone)).utcoffset()
-    return int(offset.total_seconds() // 60) if offset is not None else 0
-
-
 def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
@@ -254,9 +265,16 @@ def available() -> list[str]:
 
 def load(name_or_path: str = DEFAULT_PROFILE) -> Profile:
     """Load a shipped profile by name ("verso") or any profile file by path."""
+    return read(name_or_path)[0]
+
+
+def read(name_or_path: str) -> tuple[Profile, dict[str, Any], dict[str, Any]]:
+    """A profile, what the loader took its keys to be (the description of the format, see _Table),
+    and what each key came to (defaults included)."""
     path = _locate(name_or_path)
     data = _read_with_parents(path, seen=())
-    return _Reader(data, str(path)).profile(path)
+    reader = _Reader(data, str(path))
+    return reader.profile(path), reader.root.spec, reader.root.values
 
 
 def _locate(name_or_path: str) -> Path:
@@ -304,7 +322,8 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 _MISSING = object()
 _SERIAL = re.compile(r"^\d{2}-\d{4}-\d{4}$")
-_SW_VERSION = re.compile(r"^\d+\.\d+\.\d+\.\d+\.\d+$")
+SW_VERSION = re.compile(r"^\d+\.\d+\.\d+\.\d+\.\d+$")
+_TRIGGER_NAME = re.compile(r"^[A-Za-z0-9]{1,64}$")  # "alphabetical characters and digits" (Automation manual)
 _MAC = re.compile(r"^([0-9A-F]{2}-){5}[0-9A-F]{2}$")
 _RESOLUTION = re.compile(r"^(\d{2,4})x(\d{2,4})$")
 _HEX_UID = re.compile(r"^[0-9A-F]{6,16}$")
@@ -312,13 +331,20 @@ _CODE = re.compile(r"^\d{2,16}$")
 
 
 class _Table:
-    """Typed access to one TOML table; every key read is remembered, unknown keys are errors."""
+    """Typed access to one TOML table; every key read is remembered, unknown keys are errors.
 
-    def __init__(self, data: dict[str, Any], file: str, prefix: str):
+    Each read also says what the key is: its type, default, allowed values, unit and meaning
+    (`doc`). The loader so describes the format as it reads it: `spec` gathers those descriptions
+    (the JSON Schema for editors and the per-key reference are made from it, see profile_docs.py)
+    and `values` what each key came to, defaults included (--print-profile)."""
+
+    def __init__(self, data: dict[str, Any], file: str, prefix: str, spec: dict[str, Any] | None = None):
         self.data = data
         self.file = file
         self.prefix = prefix
         self.used: set[str] = set()
+        self.spec: dict[str, Any] = {} if spec is None else spec  # key -> what it is
+        self.values: dict[str, Any] = {}  # key -> what it came to
 
     def key(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -326,7 +352,7 @@ class _Table:
     def fail(self, name: str, reason: str) -> ProfileError:
         return ProfileError(self.file, self.key(name), reason)
 
-    def get(self, name: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
+    def _value(self, name: str, kind: type | tuple[type, ...], default: Any) -> Any:
         self.used.add(name)
         if name not in self.data:
             if default is _MISSING:
@@ -340,24 +366,40 @@ class _Table:
             raise self.fail(name, f"expected {_kind_name(kind)}, got {type(value).__name__}")
         return value
 
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = _MISSING, **about: Any) -> Any:
+        """The key's value. `about`: doc, unit, derived (what the default is made from, when it is
+        not a constant), choices, pattern, lo, hi, items (the type of a list's items)."""
+        value = self._value(name, kind, default)
+        entry = self.spec.setdefault(name, {})
+        entry.update(kind=kind, **{k: v for k, v in about.items() if v is not None})
+        if default is _MISSING:
+            entry["required"] = True
+        elif "derived" not in about:
+            entry["default"] = default
+        self.values[name] = value
+        return value
+
     def str(self, name: str, default: Any = _MISSING, *, pattern: re.Pattern[str] | None = None,
-            choices: tuple[str, ...] | None = None) -> str:
-        value = self.get(name, str, default)
+            choices: tuple[str, ...] | None = None, **about: Any) -> str:
+        value = self.get(name, str, default, pattern=pattern, choices=choices, **about)
         if choices is not None and value not in choices:
             raise self.fail(name, f"{value!r} is not one of {', '.join(choices)}")
         if pattern is not None and not pattern.match(value):
             raise self.fail(name, f"{value!r} does not match {pattern.pattern}")
         return value
 
-    def bool(self, name: str, default: Any = _MISSING) -> bool:
-        return self.get(name, bool, default)
+    def bool(self, name: str, default: Any = _MISSING, **about: Any) -> bool:
+        return self.get(name, bool, default, **about)
 
-    def int(self, name: str, default: Any = _MISSING, *, lo: int | None = None, hi: int | None = None) -> int:
-        return self._ranged(name, self.get(name, int, default), lo, hi)
+    def int(self, name: str, default: Any = _MISSING, *, lo: int | None = None, hi: int | None = None,
+            bound: str | None = None, **about: Any) -> int:
+        """`bound`: the range in words when it depends on the profile ("1 to the number of switches")."""
+        spec = {"bound": bound} if bound else {"lo": lo, "hi": hi}
+        return self._ranged(name, self.get(name, int, default, **spec, **about), lo, hi)
 
     def number(self, name: str, default: Any = _MISSING, *, lo: float | None = None,
-               hi: float | None = None) -> float:
-        return float(self._ranged(name, self.get(name, (int, float), default), lo, hi))
+               hi: float | None = None, **about: Any) -> float:
+        return float(self._ranged(name, self.get(name, (int, float), default, lo=lo, hi=hi, **about), lo, hi))
 
     def _ranged(self, name: str, value: Any, lo: Any, hi: Any) -> Any:
         if lo is not None and value < lo:
@@ -367,8 +409,8 @@ class _Table:
         return value
 
     def strings(self, name: str, default: Any = _MISSING, *, pattern: re.Pattern[str] | None = None,
-                choices: tuple[str, ...] | None = None) -> tuple[str, ...]:
-        values = self.get(name, list, default)
+                choices: tuple[str, ...] | None = None, **about: Any) -> tuple[str, ...]:
+        values = self.get(name, list, default, pattern=pattern, choices=choices, items=str, **about)
         for i, value in enumerate(values):
             if not isinstance(value, str):
                 raise self.fail(f"{name}[{i}]", "expected a string")
@@ -378,26 +420,38 @@ class _Table:
                 raise self.fail(f"{name}[{i}]", f"{value!r} does not match {pattern.pattern}")
         return tuple(values)
 
-    def table(self, name: str, optional: bool = False) -> _Table | None:
+    def table(self, name: str, optional: bool = False, doc: str = "") -> _Table | None:
         """A sub-table; an optional one may be absent or `false` (a child profile removing it)."""
-        value = self.get(name, (dict, bool) if optional else dict, None if optional else {})
+        value = self._value(name, (dict, bool) if optional else dict, None if optional else {})
         if value is True:
             raise self.fail(name, "expected a table or false")
-        return None if value is None or value is False else _Table(value, self.file, self.key(name) + ".")
+        node = self.spec.setdefault(name, {"kind": "table", "keys": {}})
+        node.update(optional=optional, doc=doc)
+        if value is None or value is False:
+            self.values[name] = False
+            return None
+        child = _Table(value, self.file, self.key(name) + ".", node["keys"])
+        self.values[name] = child.values
+        return child
 
-    def tables(self, name: str) -> list[_Table]:
-        values = self.get(name, list, [])
+    def tables(self, name: str, doc: str = "") -> list[_Table]:
+        """An array of tables (each item described by the same keys)."""
+        values = self._value(name, list, [])
+        node = self.spec.setdefault(name, {"kind": "tables", "keys": {}})
+        node["doc"] = doc
         out = []
         for i, value in enumerate(values):
             if not isinstance(value, dict):
                 raise self.fail(f"{name}[{i}]", "expected a table")
-            out.append(_Table(value, self.file, f"{self.key(name)}[{i}]."))
+            out.append(_Table(value, self.file, f"{self.key(name)}[{i}].", node["keys"]))
+        self.values[name] = [t.values for t in out]
         return out
 
     def done(self) -> None:
         unknown = sorted(set(self.data) - self.used)
         if unknown:
-            raise self.fail(unknown[0], "unknown key (misspelt?)")
+            raise self.fail(unknown[0], "unknown key" + (did_you_mean(unknown[0], self.used) or
+                                                         f"; known here: {', '.join(sorted(self.used))}"))
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
@@ -414,78 +468,92 @@ class _Reader:
 
     def profile(self, path: Path) -> Profile:
         r = self.root
-        name = r.str("name", path.stem)
-        description = r.str("description", "")
-        identity = self.identity(r.table("identity"))
-        tz = r.table("time")
-        tz_shift = tz.int("tz_shift", 0, lo=-720, hi=840)
-        time_zone = tz.str("zone", "")
+        name = r.str("name", path.stem, derived="the file's name", doc="the profile's name")
+        description = r.str("description", "", doc="what the profile is, in words")
+        identity = self.identity(r.table("identity", doc="who the device is: system/info's strings"))
+        tz = r.table("time", doc="the device's time zone")
+        tz_shift = tz.int("tz_shift", 0, lo=-720, hi=840, unit="minutes", doc="ahead of UTC (events' tzShift)")
+        time_zone = tz.str("zone", "", doc="an IANA zone (\"Europe/Prague\"); empty: the fixed tz_shift")
         if time_zone and time_zone not in zones():
             raise tz.fail("zone", f"{time_zone!r} is not an IANA time zone")
         tz.done()
-        camera = self.camera(r.table("camera", optional=True))
-        display = self.display(r.table("display", optional=True))
-        hardware = self.hardware(r.table("hardware"))
-        ports = tuple(self.port(t) for t in r.tables("ports"))
+        camera = self.camera(r.table("camera", optional=True, doc="the camera"))
+        display = self.display(r.table("display", optional=True, doc="the display"))
+        hardware = self.hardware(r.table("hardware", doc="what else the model has"))
+        ports = tuple(self.port(t) for t in r.tables("ports", doc="the digital inputs and outputs"))
         port_names = [p.port for p in ports]
         if len(set(port_names)) != len(port_names):
             raise ProfileError(self.file, "ports", "port names must be unique")
         outputs = {p.port for p in ports if p.type == "output"}
         inputs = {p.port for p in ports if p.type == "input"}
-        switches = tuple(self.switch(t, outputs) for t in r.tables("switches"))
+        switches = tuple(self.switch(t, outputs) for t in r.tables("switches", doc="the switches, 1 to 4"))
         if not 1 <= len(switches) <= 4:
             raise ProfileError(self.file, "switches", "a device has 1 to 4 switches")
-        door = self.door(r.table("door"), inputs, len(switches))
-        sip = tuple(self.sip_account(t) for t in r.tables("sip_accounts"))
+        door = self.door(r.table("door", doc="the door: its contact and lock"), inputs, len(switches))
+        sip = tuple(self.sip_account(t) for t in r.tables("sip_accounts", doc="the SIP accounts, 1 to 4"))
         if not 1 <= len(sip) <= 4:
             raise ProfileError(self.file, "sip_accounts", "a device has 1 to 4 SIP accounts")
-        calls = self.calls(r.table("calls"))
-        users = tuple(self.user(t, len(switches), hardware.buttons) for t in r.tables("users"))
-        lic = r.table("licence")
-        licences = frozenset(lic.strings("installed", list(LICENCES), choices=LICENCES))
+        calls = self.calls(r.table("calls", doc="how calls go"))
+        users = tuple(self.user(t, len(switches), hardware.buttons)
+                      for t in r.tables("users", doc="the directory: who is called, whose cards and codes open"))
+        triggers = tuple(self.http_trigger(t, len(switches))
+                         for t in r.tables("http_triggers", doc="Automation's HttpTrigger blocks: "
+                                                                "/api/automation/trigger and /enu/trigger/<name>"))
+        if len({t.name for t in triggers}) != len(triggers):
+            raise ProfileError(self.file, "http_triggers", "trigger names must be unique")
+        lic = r.table("licence", doc="the licences installed")
+        licences = frozenset(lic.strings("installed", list(LICENCES), choices=LICENCES,
+                                         doc="Enhanced Integration is needed before firmware 2.35"))
         lic.done()
-        services = self.services(r.table("services"))
-        accounts = tuple(self.account(t) for t in r.tables("accounts"))
+        services = self.services(r.table("services", doc="per API service: enabled, transport, authentication; "
+                                                         "its keys here are every service's defaults"))
+        accounts = tuple(self.account(t) for t in r.tables("accounts", doc="the API accounts, at most five"))
         if len(accounts) > 5:
             raise ProfileError(self.file, "accounts", "at most five API accounts")
         if len({a.name for a in accounts}) != len(accounts):
             raise ProfileError(self.file, "accounts", "account names must be unique")
-        security = self.security(r.table("security"))
-        events = self.events(r.table("events"))
-        timing = self.timing(r.table("timing"))
-        q = r.table("quirks")
-        quirks = Quirks(octet_stream_empty_post=q.bool("octet_stream_empty_post", False))
+        security = self.security(r.table("security", doc="authentication and login blocking"))
+        events = self.events(r.table("events", doc="the event log and its subscription channels"))
+        timing = self.timing(r.table("timing", doc="how long things take"))
+        q = r.table("quirks", doc="the firmware's oddities, where a client may trip on them")
+        quirks = Quirks(octet_stream_empty_post=q.bool("octet_stream_empty_post", False, doc=(
+            "answer a POST with an empty application/octet-stream body with 14 Unsupported Content-Type, "
+            "as firmware 2.50 does")))
         q.done()
-        em = r.table("email")
-        email = Email(smtp=em.str("smtp", ""), sender=em.str("sender", "intercom@helios.invalid"))
+        em = r.table("email", doc="e-mail delivery of email/send")
+        email = Email(smtp=em.str("smtp", "", doc="host:port of an SMTP server; empty: kept in the outbox only"),
+                      sender=em.str("sender", "intercom@helios.invalid", doc="the From address"))
         em.done()
         r.done()
         profile = Profile(
             name=name, path=str(path), description=description, identity=identity, tz_shift=tz_shift,
             time_zone=time_zone,
             camera=camera, display=display, hardware=hardware, switches=switches, ports=ports, door=door,
-            sip_accounts=sip, calls=calls, users=users, licences=licences, services=services,
+            sip_accounts=sip, calls=calls, users=users, http_triggers=triggers, licences=licences, services=services,
             accounts=accounts, security=security, events=events, timing=timing, quirks=quirks, email=email,
         )
         return profile
 
     def identity(self, t: _Table) -> Identity:
-        variant = t.str("variant")
-        sw = t.str("sw_version", pattern=_SW_VERSION)
+        variant = t.str("variant", doc="the model (\"2N IP Verso\")")
+        sw = t.str("sw_version", pattern=SW_VERSION, doc="the firmware; its first two numbers decide which "
+                                                         "functions and reply fields exist")
         serial = t.str("serial_number", pattern=_SERIAL)
         identity = Identity(
             variant=variant,
             serial_number=serial,
-            hw_version=t.str("hw_version"),
+            hw_version=t.str("hw_version", doc="the board (\"570v1\"); a firmware image must name it"),
             sw_version=sw,
             build_type=t.str("build_type", ""),
-            device_name=t.str("device_name", variant),
-            bootloader_version=t.str("bootloader_version", sw),
-            mac_address=t.str("mac_address", _mac_from_serial(serial), pattern=_MAC),
+            device_name=t.str("device_name", variant, derived="the variant"),
+            bootloader_version=t.str("bootloader_version", sw, derived="sw_version"),
+            mac_address=t.str("mac_address", _mac_from_serial(serial), pattern=_MAC,
+                              derived="made from the serial number"),
             dev_type=t.str("dev_type", ""),
             variant_id=t.int("variant_id", 0, lo=0),
             customer_id=t.int("customer_id", 0, lo=0),
-            firmware_package=t.str("firmware_package", ""),
+            firmware_package=t.str("firmware_package", "", doc="system/info firmwarePackage (\"verso\" in the "
+                                   "manual's example); kept when another firmware is installed"),
         )
         t.done()
         return identity
@@ -493,18 +561,23 @@ class _Reader:
     def camera(self, t: _Table | None) -> Camera | None:
         if t is None:
             return None
-        sources = t.strings("sources", ["internal"])
+        sources = t.strings("sources", ["internal"], doc="the camera's sources")
         if not sources:
             raise t.fail("sources", "a camera has at least one source")
-        default = t.str("default_source", sources[0], choices=sources)
+        default = t.str("default_source", sources[0], derived="the first source", doc="one of sources")
+        if default not in sources:
+            raise t.fail("default_source", f"{default!r} is not one of {', '.join(sources)}")
         resolutions = []
-        for text in t.strings("resolutions", pattern=_RESOLUTION):
+        for text in t.strings("resolutions", pattern=_RESOLUTION, doc="the JPEG sizes camera/caps lists, "
+                                                                       "\"WxH\""):
             w, h = map(int, _RESOLUTION.match(text).groups())  # type: ignore[union-attr]
             resolutions.append(Resolution(w, h))
         if not resolutions:
             raise t.fail("resolutions", "a camera has at least one resolution")
         stills = {}
-        for source, image in t.get("stills", dict, {}).items():
+        for source, image in t.get("stills", dict, {}, items=str, doc=(
+                "source -> an image behind its test card: a file next to the profile, or a shipped "
+                "asset")).items():
             key = f"stills.{source}"
             if source not in sources:
                 raise t.fail(key, f"{source!r} is not a source of this camera")
@@ -517,51 +590,59 @@ class _Reader:
                 raise t.fail(key, f"no image {image!r} next to the profile or in the shipped assets")
             stills[source] = str(path)
         camera = Camera(sources=sources, default_source=default, resolutions=tuple(resolutions),
-                        lenient_resolution=t.bool("lenient_resolution", False), stills=stills)
+                        lenient_resolution=t.bool("lenient_resolution", False, doc=(
+                            "a size the camera does not list gets the nearest one instead of error 12")),
+                        stills=stills)
         t.done()
         return camera
 
     def display(self, t: _Table | None) -> Display | None:
         if t is None:
             return None
-        display = Display(name=t.str("name", "internal"), width=t.int("width", lo=16, hi=4096),
-                          height=t.int("height", lo=16, hi=4096))
+        display = Display(name=t.str("name", "internal"), width=t.int("width", lo=16, hi=4096, unit="pixels"),
+                          height=t.int("height", lo=16, hi=4096, unit="pixels"))
         t.done()
         return display
 
     def hardware(self, t: _Table) -> Hardware:
-        hw = Hardware(keypad=t.bool("keypad", False), card_reader=t.str("card_reader", ""),
-                      tamper=t.bool("tamper", False), microphone=t.bool("microphone", True),
-                      buttons=t.int("buttons", 1, lo=0, hi=150))
+        hw = Hardware(keypad=t.bool("keypad", False, doc="a keypad: codes, KeyPressed for 0-9 * #"),
+                      card_reader=t.str("card_reader", "", doc="the reader's name in CardEntered (\"internal\"); "
+                                                               "empty: no card reader"),
+                      tamper=t.bool("tamper", False, doc="a tamper switch"), microphone=t.bool("microphone", True, doc="a microphone: audio/test, NoiseDetected"),
+                      buttons=t.int("buttons", 1, lo=0, hi=150, doc="quick-dial buttons %1..%N"))
         t.done()
         return hw
 
     def port(self, t: _Table) -> PortSettings:
-        port = PortSettings(port=t.str("port"), type=t.str("type", choices=PORT_TYPES))
+        port = PortSettings(port=t.str("port", doc="its name (\"relay1\", \"input1\")"),
+                            type=t.str("type", choices=PORT_TYPES))
         t.done()
         return port
 
     def switch(self, t: _Table, outputs: set[str]) -> SwitchSettings:
-        output = t.str("output", "")
+        output = t.str("output", "", doc="the output port it drives; empty: none")
         if output and output not in outputs:
             raise t.fail("output", f"{output!r} is not an output port of this profile")
         sw = SwitchSettings(
             enabled=t.bool("enabled", True),
-            mode=t.str("mode", "monostable", choices=SWITCH_MODES),
-            duration=t.int("duration", 5, lo=1, hi=86400),
+            mode=t.str("mode", "monostable", choices=SWITCH_MODES,
+                       doc="monostable: on for `duration`, then off; bistable: on until switched off"),
+            duration=t.int("duration", 5, lo=1, hi=86400, unit="seconds", doc="how long a monostable switch stays on"),
             type=t.str("type", "normal", choices=SWITCH_TYPES),
             output=output,
-            codes=t.strings("codes", [], pattern=_CODE),
+            codes=t.strings("codes", [], pattern=_CODE, doc="keypad codes that switch it on"),
         )
         t.done()
         return sw
 
     def door(self, t: _Table, inputs: set[str], switch_count: int) -> Door:
-        door_input = t.str("input", "")
+        door_input = t.str("input", "", doc="the input of the door contact; empty: no door monitoring")
         if door_input and door_input not in inputs:
             raise t.fail("input", f"{door_input!r} is not an input port of this profile")
-        door = Door(input=door_input, switch=t.int("switch", 1, lo=1, hi=switch_count),
-                    open_too_long=t.number("open_too_long", 30, lo=1, hi=86400))
+        door = Door(input=door_input, switch=t.int("switch", 1, lo=1, hi=switch_count, bound="1 to the number of switches",
+                                              doc="the lock's switch"),
+                    open_too_long=t.number("open_too_long", 30, lo=1, hi=86400, unit="seconds",
+                                           doc="DoorOpenTooLong after the door stays open this long"))
         t.done()
         return door
 
@@ -569,14 +650,19 @@ class _Reader:
         acc = SipAccountSettings(
             number=t.str("number", ""), domain=t.str("domain", ""), display_name=t.str("display_name", ""),
             enabled=t.bool("enabled", True), registration_enabled=t.bool("registration_enabled", True),
+            account_type=t.str("account_type", "general", choices=ACCOUNT_TYPES, doc="local: calls on the "
+                                 "local network, never registers; msteams: a Microsoft Teams account"),
         )
         t.done()
         return acc
 
     def calls(self, t: _Table) -> Calls:
-        calls = Calls(ring_delay=t.number("ring_delay", 0.5, lo=0, hi=60),
-                      answer_delay=t.number("answer_delay", 0, lo=0, hi=3600),
-                      register_delay=t.number("register_delay", 1, lo=0, hi=600))
+        calls = Calls(ring_delay=t.number("ring_delay", 0.5, lo=0, hi=60, unit="seconds",
+                                          doc="an outgoing call is connecting this long, then ringing"),
+                      answer_delay=t.number("answer_delay", 0, lo=0, hi=3600, unit="seconds",
+                                            doc="the peer answers after ringing this long; 0: only when a test says"),
+                      register_delay=t.number("register_delay", 1, lo=0, hi=600, unit="seconds",
+                                              doc="SIP accounts register this long after a boot"))
         t.done()
         return calls
 
@@ -584,12 +670,15 @@ class _Reader:
         name = t.str("name")
         user = User(
             name=name,
-            uuid=t.str("uuid", str(uuid.UUID(bytes=hashlib.md5(name.encode()).digest())).upper()),
-            peers=t.strings("peers", []),
-            buttons=tuple(t.get("buttons", list, [])),
-            cards=t.strings("cards", [], pattern=_HEX_UID),
-            codes=t.strings("codes", [], pattern=_CODE),
-            switch=t.int("switch", 1, lo=1, hi=switch_count),
+            uuid=t.str("uuid", str(uuid.UUID(bytes=hashlib.md5(name.encode()).digest())).upper(),
+                       derived="made from the name"),
+            peers=t.strings("peers", [], doc="whom a call to this user dials (\"sip:100@example.com\")"),
+            buttons=tuple(t.get("buttons", list, [], items=int, bound="1 to hardware.buttons",
+                                doc="the quick-dial buttons that call them")),
+            cards=t.strings("cards", [], pattern=_HEX_UID, doc="card UIDs (hexadecimal) that open their switch"),
+            codes=t.strings("codes", [], pattern=_CODE, doc="keypad codes that open their switch"),
+            switch=t.int("switch", 1, lo=1, hi=switch_count, bound="1 to the number of switches",
+                         doc="the switch their card or code opens"),
         )
         for i, button in enumerate(user.buttons):
             if isinstance(button, bool) or not isinstance(button, int) or not 1 <= button <= max(buttons, 1):
@@ -597,22 +686,34 @@ class _Reader:
         t.done()
         return user
 
+    def http_trigger(self, t: _Table, switch_count: int) -> HttpTrigger:
+        trigger = HttpTrigger(name=t.str("name", pattern=_TRIGGER_NAME, doc="letters and digits: what "
+                                         "automation/trigger?id= and /enu/trigger/<name> call it"),
+                              switch=t.int("switch", 0, lo=0, hi=switch_count, doc="the switch its action "
+                                           "opens; 0: none"))
+        t.done()
+        return trigger
+
     def services(self, t: _Table) -> dict[str, Service]:
-        default = Service(enabled=t.bool("enabled", True), transport=t.str("transport", "http", choices=TRANSPORTS),
-                                  auth=t.str("auth", "digest", choices=AUTH_METHODS))
+        transport_doc = "https: the service answers only over HTTPS (7 otherwise)"
+        default = Service(enabled=t.bool("enabled", True),
+                          transport=t.str("transport", "http", choices=TRANSPORTS, doc=transport_doc),
+                          auth=t.str("auth", "digest", choices=AUTH_METHODS, doc="what credentials it asks for"))
         out = {}
         for service in SERVICES:
-            s = t.table(service)
-            out[service] = Service(enabled=s.bool("enabled", default.enabled),
-                                           transport=s.str("transport", default.transport, choices=TRANSPORTS),
-                                           auth=s.str("auth", default.auth, choices=AUTH_METHODS))
+            s = t.table(service, doc=f"the {service} service")
+            defaults = "[services]' own"
+            out[service] = Service(enabled=s.bool("enabled", default.enabled, derived=defaults),
+                                   transport=s.str("transport", default.transport, choices=TRANSPORTS,
+                                                   derived=defaults, doc=transport_doc),
+                                   auth=s.str("auth", default.auth, choices=AUTH_METHODS, derived=defaults))
             s.done()
         t.done()
         return out
 
     def account(self, t: _Table) -> Account:
         name = t.str("name")
-        privileges = t.strings("privileges", ["all"])
+        privileges = t.strings("privileges", ["all"], doc="all, or some of: " + ", ".join(sorted(ALL_PRIVILEGES)))
         try:
             privs = parse_privileges(privileges)
         except ValueError as exc:
@@ -623,28 +724,33 @@ class _Reader:
 
     def security(self, t: _Table) -> Security:
         sec = Security(
-            realm=t.str("realm", "HTTP API"),
+            realm=t.str("realm", "HTTP API", doc="the Digest and Basic realm"),
             digest_algorithm=t.str("digest_algorithm", "MD5", choices=DIGEST_ALGORITHMS),
-            nonce_lifetime=t.number("nonce_lifetime", 300, lo=1, hi=86400),
-            login_attempts=t.int("login_attempts", 10, lo=1, hi=1000),
-            login_block_seconds=t.number("login_block_seconds", 60, lo=1, hi=86400),
+            nonce_lifetime=t.number("nonce_lifetime", 300, lo=1, hi=86400, unit="seconds",
+                                    doc="a Digest nonce is stale after this long"),
+            login_attempts=t.int("login_attempts", 10, lo=1, hi=1000, doc="failed logins that block an address"),
+            login_block_seconds=t.number("login_block_seconds", 60, lo=1, hi=86400, unit="seconds"),
         )
         t.done()
         return sec
 
     def events(self, t: _Table) -> Events:
-        ev = Events(history=t.int("history", 500, lo=1, hi=100_000), max_channels=t.int("max_channels", 1024, lo=1, hi=100_000),
-                    channel_queue=t.int("channel_queue", 1000, lo=1, hi=100_000))
+        ev = Events(history=t.int("history", 500, lo=1, hi=100_000, unit="events", doc="events the log keeps"),
+                    max_channels=t.int("max_channels", 1024, lo=1, hi=100_000, doc="subscriptions at once"),
+                    channel_queue=t.int("channel_queue", 1000, lo=1, hi=100_000, unit="events",
+                                        doc="a channel's queue; the oldest go when it is full"))
         t.done()
         return ev
 
     def timing(self, t: _Table) -> Timing:
         timing = Timing(
-            restart_seconds=t.number("restart_seconds", 3, lo=0, hi=600),
-            audio_test_seconds=t.number("audio_test_seconds", 2, lo=0, hi=60),
+            restart_seconds=t.number("restart_seconds", 3, lo=0, hi=600, unit="seconds", doc="offline time of a restart"),
+            audio_test_seconds=t.number("audio_test_seconds", 2, lo=0, hi=60, unit="seconds",
+                                        doc="AudioLoopTest follows audio/test after this long"),
             audio_test_result=t.str("audio_test_result", "passed", choices=("passed", "failed")),
-            config_apply_delay=t.number("config_apply_delay", 0, lo=0, hi=600),
-            firmware_reject_after=t.number("firmware_reject_after", 300, lo=1, hi=86400),
+            config_apply_delay=t.number("config_apply_delay", 0, lo=0, hi=600, unit="seconds"),
+            firmware_reject_after=t.number("firmware_reject_after", 300, lo=1, hi=86400, unit="seconds",
+                                           doc="an uploaded image not applied is rejected after this long"),
         )
         t.done()
         return timing

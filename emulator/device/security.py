@@ -36,6 +36,7 @@ class Privilege(Enum):
     EMAIL = "email", "E-mail Control"
     KEYPAD = "keypad", "Keypad Monitoring"
     UID = "uid", "UID Monitoring"
+    AUTOMATION = "automation", "Access to Automation"  # automation/trigger (manual 5.19.1)
 
 
 ALL_PRIVILEGES = frozenset(p.value for p in Privilege)
@@ -120,7 +121,8 @@ class Security:
             return False
         return True
 
-    def login_failed(self, address: str) -> None:
+    def login_failed(self, address: str) -> bool:
+        """Count a failed login; True when this failure blocks the address."""
         now = self.clock.monotonic()
         window = [t for t in self._failures.get(address, ()) if now - t < self.block_seconds]
         window.append(now)
@@ -128,11 +130,12 @@ class Security:
             self._failures.pop(address, None)
             self._blocked_until[address] = now + self.block_seconds
             self._on_blocked(address)
-        else:
-            self._failures[address] = window
+            return True
+        self._failures[address] = window
         if len(self._failures) > 4096:  # bounded: forget the oldest addresses
             for stale in list(self._failures)[:1024]:
                 del self._failures[stale]
+        return False
 
     def login_succeeded(self, address: str) -> None:
         self._failures.pop(address, None)

@@ -16,7 +16,16 @@ import time as _time
 from dataclasses import dataclass
 from functools import lru_cache
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+
+
+def fits_display(blob: bytes, width: int, height: int) -> bool:
+    """Whether an image is one the device shows: a GIF of the display's size."""
+    try:
+        with Image.open(io.BytesIO(blob)) as picture:
+            return picture.format == "GIF" and picture.size == (width, height)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return False
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
     close: bool = False  # close the connection after sending it
+    reason: str | None = None  # why it was refused, in words: for the journal, never sent
 
     def render(self, cseq: str, server: str) -> bytes:
         lines = [f"RTSP/1.0 {self.status} {REASONS.get(self.status, 'Error')}"]
@@ -276,7 +277,7 @@ class Rtsp:
             response = Response(500)
         if response.status != 200 and request.method != "TEARDOWN":
             self.journal(event="refused", method=request.method, url=request.url, status=response.status,
-                         client=conn.peer[0])
+                         client=conn.peer[0], **({"reason": response.reason} if response.reason else {}))
         return response.render(cseq, self.server())
 
     def handle(self, request: Request, conn: Connection) -> Response:
@@ -327,22 +328,22 @@ class Rtsp:
         """The camera service's authentication and the camera privilege (as camera/snapshot)."""
         service = self.device.security.service("camera")
         if not service.enabled:
-            return Response(403), None
+            return Response(403, reason="the camera service is disabled"), None
         if service.auth == "none":
             return None, None
         try:
             account = self.auth.authenticate(request.header("Authorization") or None, service.auth, request.method,
                                              path, self.device.security, conn.peer[0])
         except Unauthorized as err:
-            return self._challenge(service.auth, err.stale), None
-        except ApiError:  # Basic to a Digest service (2N code 8): RTSP can only challenge again
-            return self._challenge(service.auth, False), None
+            return self._challenge(service.auth, err.stale, err.reason), None
+        except ApiError as err:  # Basic to a Digest service (2N code 8): RTSP can only challenge again
+            return self._challenge(service.auth, False, err.reason), None
         if Privilege.CAMERA.value not in account.privileges:
-            return Response(403), None
+            return Response(403, reason=f"missing privilege: {account.name!r} lacks camera"), None
         return None, account.name
 
-    def _challenge(self, scheme: str, stale: bool) -> Response:
-        return Response(401, [("WWW-Authenticate", c) for c in self.auth.challenges(scheme, stale)])
+    def _challenge(self, scheme: str, stale: bool, reason: str) -> Response:
+        return Response(401, [("WWW-Authenticate", c) for c in self.auth.challenges(scheme, stale)], reason=reason)
 
     def stream_key(self, params: dict[str, str]) -> StreamKey | None:
         """The stream a URL's parameters ask for; None when they are not valid."""

@@ -84,6 +84,15 @@ async def test_display_image_without_display_is_not_supported(make_emulator, mak
     assert await error_of(reply) == NOT_SUPPORTED
 
 
+@pytest.mark.parametrize("licence", [True, False])
+async def test_audio_test_without_audio_hardware_is_not_supported(make_emulator, make_client, licence):
+    """The Access Unit has no loudspeaker or microphone: audio/test is a function the model lacks
+    (1), before any licence (5) or credentials (9)."""
+    emu = await make_emulator(profile="access-unit", licence=licence)
+    assert await error_of(await make_client(emu).get("/api/audio/test")) == NOT_SUPPORTED
+    assert await error_of(await make_client(emu, user=None).get("/api/audio/test")) == NOT_SUPPORTED
+
+
 async def test_not_supported_comes_before_credentials(make_emulator, make_client):
     api = make_client(await make_emulator(profile="uni"), user=None)
     assert await error_of(await api.get("/api/camera/caps")) == NOT_SUPPORTED

@@ -61,9 +61,10 @@ async def test_system_info_current_firmware_has_exact_key_set(api):
     info = reply.result
     assert set(info) == VERSO_INFO_KEYS
     assert info["variant"] == "2N IP Verso"
-    assert info["macAddr"] == "7C-1E-B3-0A-2F-51"
+    assert info["macAddr"] == "7c-1e-b3-0a-2f-51"
     assert info["devType"] == "2-14-0-0"
     assert info["variantId"] == 14 and info["customerId"] == 0
+    assert info["firmwarePackage"] == "verso"  # the package's name, as in the manual's 5.1.1 example
 
 
 async def test_system_info_2_15_has_the_manuals_six_keys(make_emulator, make_client):
@@ -102,7 +103,7 @@ async def test_system_caps_marks_missing_hardware_inactive(make_emulator, make_c
 async def test_system_time_get_reports_automatic_time(make_emulator, make_client):
     emu, api, clock = await virtual(make_emulator, make_client)
     time = (await api.get("/api/system/time")).result
-    assert time == {"utcTime": int(clock.time()), "source": "NTP", "automatic": True}
+    assert time == {"utcTime": int(clock.time()), "source": "ntp", "automatic": True}
 
 
 async def test_system_time_set_changes_device_time(make_emulator, make_client):
@@ -118,6 +119,72 @@ async def test_system_time_put_sets_time(make_emulator, make_client):
     reply = await api.request("PUT", "/api/system/time", params={"automatic": "0", "utcTime": "1600000000"})
     assert reply.json == {"success": True}
     assert (await api.get("/api/system/time")).result["utcTime"] == 1600000000
+
+
+async def test_system_time_put_automatic_0_alone_switches_to_manual_time(make_emulator, make_client):
+    """PUT automatic=0 without utcTime: the device stops following NTP and keeps its time (what a
+    client does before it sets the time itself, or to freeze NTP corrections)."""
+    emu, api, clock = await virtual(make_emulator, make_client)
+    reply = await api.request("PUT", "/api/system/time", params={"automatic": "0"})
+    assert reply.json == {"success": True}
+    time = (await api.get("/api/system/time")).result
+    assert time == {"utcTime": int(clock.time()), "source": "api", "automatic": False}
+    clock.advance(10)
+    assert (await api.get("/api/system/time")).result["utcTime"] == int(clock.time())  # the clock still runs
+    await api.request("PUT", "/api/system/time", params={"automatic": "1"})
+    assert (await api.get("/api/system/time")).result["automatic"] is True
+
+
+async def test_system_timezone_automatic_is_stored_not_derived(api):
+    """Choosing the profile's own zone by hand is still a manual setting, and automatic=1 is the
+    detected zone (the profile's) again."""
+    assert (await api.get("/api/system/timezone")).result == {"automatic": True, "zone": "Europe/Prague"}
+    put = await api.request("PUT", "/api/system/timezone", params={"automatic": "0", "zone": "Europe/Prague"})
+    assert put.json == {"success": True}
+    assert (await api.get("/api/system/timezone")).result == {"automatic": False, "zone": "Europe/Prague"}
+    await api.request("PUT", "/api/system/timezone", params={"automatic": "0", "zone": "Europe/London"})
+    await api.request("PUT", "/api/system/timezone", params={"automatic": "1", "zone": "Asia/Tokyo"})
+    assert (await api.get("/api/system/timezone")).result == {"automatic": True, "zone": "Europe/Prague"}
+
+
+@pytest.mark.parametrize("rule, winter, summer", [
+    ("UTC0", 0, 0),
+    ("CET-1CEST,M3.5.0,M10.5.0/3", 60, 120),
+    ("EST5EDT,M3.2.0,M11.1.0", -300, -240),
+    ("<+0530>-5:30", 330, 330),
+    ("UTC-08:00", -480, -480),  # the manual's own form: eight hours west
+    ("UTC\u221208:00", -480, -480),  # ... written with the manual's minus sign
+    ("UTC+03:00", 180, 180),
+])
+async def test_system_timezone_custom_rule_sets_tzshift(make_emulator, make_client, rule, winter, summer):
+    """zone=custom&custom=<rule>: a POSIX TZ rule or the manual's UTC±HH:MM; events carry its offset."""
+    for when, expected in ((1_700_000_000, winter), (1_690_000_000, summer)):  # November, July 2023
+        emu = await make_emulator(clock=VirtualClock(start=when))
+        api = make_client(emu)
+        reply = await api.request("PUT", "/api/system/timezone",
+                                  params={"automatic": "0", "zone": "custom", "custom": rule})
+        assert reply.json == {"success": True}
+        assert (await api.get("/api/system/timezone")).result == {"automatic": False, "zone": "custom",
+                                                                  "custom": rule}
+        channel = (await api.get("/api/log/subscribe")).result["id"]
+        emu.device.press("1")
+        events = (await api.get("/api/log/pull", id=channel)).result["events"]
+        assert {e["tzShift"] for e in events} == {expected}, (rule, when)
+
+
+@pytest.mark.parametrize("params, code, param", [
+    ({"zone": "custom"}, 11, "custom"),
+    ({"zone": "custom", "custom": ""}, 12, "custom"),
+    ({"zone": "custom", "custom": "junk"}, 12, "custom"),
+    ({"zone": "custom", "custom": "CET-1CEST,M3.5.0"}, 12, "custom"),
+    ({"zone": "custom", "custom": "UTC+15:00"}, 12, "custom"),
+    ({"zone": "custom", "custom": "A" * 65}, 12, "custom"),
+    ({"zone": "Mars/Olympus"}, 12, "zone"),
+])
+async def test_system_timezone_bad_custom_rule_changes_nothing(api, params, code, param):
+    reply = await api.request("PUT", "/api/system/timezone", params={"automatic": "0", **params})
+    assert reply.error["code"] == code and reply.error["param"] == param
+    assert (await api.get("/api/system/timezone")).result == {"automatic": True, "zone": "Europe/Prague"}
 
 
 async def test_system_restart_drops_connections_then_boots_fresh(make_emulator, make_client):
@@ -271,7 +338,7 @@ async def test_config_get_is_application_xml_with_comment_head(api):
 
 async def test_config_post_returns_the_same_xml(api):
     get = await api.get("/api/config")
-    post = await api.post("/api/config")
+    post = await api.post("/api/config", data={})  # a form POST (a body-less one is refused by fw 2.50)
     assert post.content_type == "application/xml"
     assert post.body == get.body
 
@@ -381,8 +448,8 @@ async def test_switch_made_bistable_by_config_toggles(make_emulator, make_client
 
 async def test_switch_lock_keeps_it_off_until_unlock(api):
     assert (await api.get("/api/switch/ctrl", switch=1, action="lock")).json == {"success": True}
-    assert await switch_state(api, 1) == {"switch": 1, "active": False, "locked": True, "held": False,
-                                          "holdTimeout": 0}
+    # holdTimeout only while a hold with a timeout is in force (manual 5.4.2)
+    assert await switch_state(api, 1) == {"switch": 1, "active": False, "locked": True, "held": False}
     refused = await api.get("/api/switch/ctrl", switch=1, action="on")
     assert refused.json["success"] is False
     assert (await switch_state(api, 1))["active"] is False
@@ -396,7 +463,7 @@ async def test_switch_hold_keeps_it_on_until_release(make_emulator, make_client)
     assert (await api.get("/api/switch/ctrl", switch=1, action="hold")).json == {"success": True}
     clock.advance(60)
     state = await switch_state(api, 1)
-    assert state["active"] is True and state["held"] is True
+    assert state["active"] is True and state["held"] is True and "holdTimeout" not in state  # held, no timeout
     assert (await api.get("/api/switch/ctrl", switch=1, action="release")).json == {"success": True}
     state = await switch_state(api, 1)
     assert state["active"] is False and state["held"] is False
@@ -411,7 +478,7 @@ async def test_switch_hold_with_timeout_releases_by_itself(make_emulator, make_c
     assert (await switch_state(api, 1))["active"] is True
     clock.advance(0.1)
     state = await switch_state(api, 1)
-    assert state["active"] is False and state["held"] is False
+    assert state["active"] is False and state["held"] is False and "holdTimeout" not in state
 
 
 async def test_switch_ctrl_response_gives_that_text(api):
@@ -513,6 +580,72 @@ async def test_phone_config_put_json_changes_account(api):
     first = (await api.get("/api/phone/config")).result["accounts"][0]
     assert first["sipNumber"] == "4999" and first["displayName"] == "Gate"
     assert (await api.get("/api/phone/status", account=1)).result["accounts"][0]["sipNumber"] == "4999"
+
+
+FOUR_ACCOUNTS = """
+extends = "verso"
+
+[[sip_accounts]]
+number = "4001"
+domain = "sip.example.com"
+
+[[sip_accounts]]
+number = ""
+enabled = false
+registration_enabled = false
+
+[[sip_accounts]]
+account_type = "local"
+number = "2NIPVerso-5420400137"
+
+[[sip_accounts]]
+account_type = "msteams"
+number = "+1784973567"
+"""
+
+
+async def test_phone_status_local_and_msteams_accounts_have_the_manuals_keys(make_emulator, make_client, tmp_path):
+    """Manual 5.6.1's example: a local account is account, accountType, enabled, sipNumber (no
+    registration); a Microsoft Teams account is shaped like a SIP account and registers."""
+    path = tmp_path / "four.toml"
+    path.write_text(FOUR_ACCOUNTS)
+    emu, api, clock = await virtual(make_emulator, make_client, profile=str(path))
+    clock.advance(emu.profile.calls.register_delay + 1)
+    accounts = (await api.get("/api/phone/status")).result["accounts"]
+    when = accounts[0]["registerTime"]
+    assert accounts == [
+        {"account": 1, "accountType": "general", "enabled": True, "sipNumber": "4001", "registrationEnabled": True,
+         "registered": True, "registerTime": when},
+        {"account": 2, "accountType": "general", "enabled": False, "sipNumber": "", "registrationEnabled": False,
+         "registered": False},
+        {"account": 3, "accountType": "local", "enabled": True, "sipNumber": "2NIPVerso-5420400137"},
+        {"account": 4, "accountType": "msteams", "enabled": True, "sipNumber": "+1784973567",
+         "registrationEnabled": True, "registered": True, "registerTime": when},
+    ]
+    assert [list(a) for a in accounts][:1] == [["account", "accountType", "enabled", "sipNumber",
+                                                "registrationEnabled", "registered", "registerTime"]]
+    # phone/config is about the SIP accounts (manual 5.6.3: account 1 or 2).
+    config = (await api.get("/api/phone/config")).result["accounts"]
+    assert [a["account"] for a in config] == [1, 2]
+    assert (await api.get("/api/phone/config", account=3)).error["param"] == "account"
+    reply = await api.request("PUT", "/api/phone/config", json={"accounts": [{"account": 4, "sipNumber": "1"}]})
+    assert reply.error["code"] == 12
+
+
+async def test_phone_config_has_the_manuals_keys(api):
+    accounts = (await api.get("/api/phone/config")).result["accounts"]
+    assert list(accounts[0]) == ["account", "enabled", "displayName", "sipNumber", "domain", "domainPort", "authId",
+                                 "proxyAddress", "proxyPort", "registrationEnabled", "registrarAddress",
+                                 "registrarPort", "answerMode"]
+
+
+def test_a_bad_account_type_fails_at_start(tmp_path):
+    from emulator.device.profile import ProfileError, load
+
+    path = tmp_path / "bad.toml"
+    path.write_text('extends = "verso"\n[[sip_accounts]]\naccount_type = "skype"\n')
+    with pytest.raises(ProfileError, match="account_type"):
+        load(str(path))
 
 
 async def test_call_status_empty_without_calls(api):
@@ -623,7 +756,7 @@ async def test_log_subscribe_pull_unsubscribe(make_emulator, make_client):
     emu.device.press("5")
     events = await pull(api, channel)
     assert [e["event"] for e in events] == ["KeyPressed", "KeyReleased"]
-    assert set(events[0]) == {"id", "tzShift", "utcTime", "upTime", "event", "params"}
+    assert set(events[0]) == {"id", "hash", "tzShift", "utcTime", "upTime", "event", "params"}
     assert events[0]["params"] == {"key": "5"}
     assert await pull(api, channel) == []  # events leave the queue once returned
     assert (await api.get("/api/log/unsubscribe", id=channel)).json == {"success": True}

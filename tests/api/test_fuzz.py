@@ -22,6 +22,7 @@ import asyncio
 import base64
 import contextlib
 import gzip
+import inspect
 import io
 import json
 import logging
@@ -43,6 +44,8 @@ from PIL import Image
 
 from emulator.api.routes import ROUTES
 from emulator.app import Emulator
+from emulator.control.actions import ACTIONS
+from emulator.control.faults import KINDS
 from emulator.device import firmware
 from emulator.device.profile import load
 from emulator.errors import ErrorCode
@@ -166,7 +169,8 @@ PARAMS: dict[str, st.SearchStrategy] = {
     "display": values_for("internal", "external"),
     "automatic": values_for("0", "1", "2"),
     "utcTime": st.one_of(st.sampled_from(["0", "1700000000", "4294967295"]), numbers, junk_values),
-    "zone": values_for("Europe/Prague", "UTC", "Etc/GMT+12", "../../etc/passwd", "Nowhere/City"),
+    "zone": values_for("Europe/Prague", "UTC", "Etc/GMT+12", "../../etc/passwd", "Nowhere/City", "custom"),
+    "custom": values_for("UTC0", "CET-1CEST,M3.5.0,M10.5.0/3", "UTC-08:00", "UTC+99:99", "<+05", ",M13.9.9"),
     "fileid": values_for("0000abcd", "ZZZZZZZZ", "1", "ABCDEF12"),
 }
 KNOWN = set(PARAMS)
@@ -176,7 +180,7 @@ KNOWN = set(PARAMS)
 ROUTE_PARAMS: dict[str, tuple[str, ...]] = {
     "/api/system/time": ("automatic", "utcTime"),
     "/api/system/time/set": ("automatic", "utcTime"),
-    "/api/system/timezone": ("automatic", "zone"),
+    "/api/system/timezone": ("automatic", "zone", "custom"),
     "/api/firmware/reject": ("fileid",),
     "/api/switch/caps": ("switch",),
     "/api/switch/status": ("switch",),
@@ -197,7 +201,8 @@ ROUTE_PARAMS: dict[str, tuple[str, ...]] = {
     "/api/email/send": ("to", "subject", "body", "pictureCount", "width", "height"),
 }
 JSON_ROUTES = {p for p in ROUTES if p.startswith("/api/dir/")} | {"/api/phone/config"}
-BLOB_ROUTES = {"/api/firmware": "blob-fw", "/api/config": "blob-cfg", "/api/display/image": "blob-image"}
+BLOB_ROUTES = {"/api/firmware": "blob-fw", "/api/config": "blob-cfg", "/api/display/image": "blob-image",
+               "/api/cert/ca": "blob-cert", "/api/cert/user": "blob-pk"}
 random_names = st.one_of(junk_text, st.sampled_from(["blob-fw", "blob-cfg", "blob-image", "Switch", "ID", ""])) \
     .filter(lambda n: n not in KNOWN)
 
@@ -870,3 +875,259 @@ def test_random_requests_never_break_the_emulator(emulators, caplog):
         wait_online(target)
         reply = requests.get(target.base + "/api/system/info", timeout=TIMEOUT)
         assert reply.status_code == 200 and reply.json()["success"] is True
+
+
+# ----------------------------------------------------------------------------- the control plane
+#
+# Random bytes, headers (Authorization included), JSON and TOML at every /_emulator endpoint of
+# two emulators: one open to loopback clients, one with a control token. Every reply is below 500
+# and JSON (an error reply an object with an "error" string), nothing is logged at ERROR or with a
+# traceback, and the faults and scenarios the fuzzer manages to add never break a later /api
+# request either.
+
+CONTROL_TOKEN = "fuzz-token"
+CONTROL_ROUTES = [  # (method, path); {name} and {id} are filled in
+    ("GET", "/_emulator/health"), ("GET", "/_emulator/ready"), ("GET", "/_emulator/actions"),
+    ("POST", "/_emulator/actions/{name}"), ("GET", "/_emulator/clock"), ("POST", "/_emulator/clock"),
+    ("GET", "/_emulator/faults"), ("POST", "/_emulator/faults"), ("DELETE", "/_emulator/faults"),
+    ("DELETE", "/_emulator/faults/{id}"), ("GET", "/_emulator/journal"), ("DELETE", "/_emulator/journal"),
+    ("GET", "/_emulator/state"), ("PUT", "/_emulator/state"), ("POST", "/_emulator/reset"),
+    ("GET", "/_emulator/scenarios"), ("POST", "/_emulator/scenarios"),
+]
+CONTROL_BODIES = [(m, p) for m, p in CONTROL_ROUTES if m in ("POST", "PUT")]  # drawn half the time
+ACTION_PARAMS = {name: list(inspect.signature(fn).parameters)[1:] for name, fn in ACTIONS.items()}
+FAULT_PARAMS = sorted({p for cls in KINDS.values() for p in cls.params} | {"path", "methods", "times", "probability",
+                                                                             "seed"})
+# Values that keep a fuzzed fault from making the follow-up /api request wait long.
+short_numbers = st.one_of(st.integers(-5, 600), st.floats(-1, 2), st.sampled_from([1e300, -0.0, float("nan"), float("inf")]))
+typed_values = {  # a fault parameter's value of its own type, within reach of every check
+    float: st.one_of(st.floats(0, 3), st.integers(0, 3), st.sampled_from([-1.0, 1e300, float("nan")])),
+    int: st.one_of(st.integers(-2, 600), st.sampled_from([9, 12, 99, 100, 204, 304, 599, 600, 2**31, 2**40])),
+    str: st.one_of(st.sampled_from(["text/plain", "application/json", "corrupt", "truncate", "drop", "duplicate",
+                                    "delay", "x\r\nX-Y: 1", "é", ""]), junk_text),
+    list: st.lists(st.sampled_from(["KeyPressed", "SwitchStateChanged", "x"]), max_size=3),
+}
+control_values = st.one_of(json_values, short_numbers, st.sampled_from(["%1", "5", "1A2B3C4D", "input1", "in", "x\r\ny",
+                                                                        "text/plain", "drop", "\x00", ""]))
+
+
+@st.composite
+def control_json(draw: st.DrawFn, route: str) -> Any:
+    """JSON shaped like what the endpoint takes (so it gets past the first checks), or anything."""
+    if draw(st.integers(0, 4)) == 0:
+        return draw(json_values)
+    if route == "/_emulator/faults":
+        kind = draw(st.one_of(st.sampled_from(sorted(KINDS)), st.sampled_from(sorted(KINDS)), junk_text))
+        own = KINDS[kind].params if kind in KINDS else {}
+        spec: dict[str, Any] = {"kind": kind}
+        for name in draw(st.lists(st.sampled_from(sorted(own) or FAULT_PARAMS), max_size=3, unique=True)):
+            spec[name] = draw(typed_values[own[name][0]]) if name in own and draw(st.integers(0, 3)) else \
+                draw(control_values)
+        if draw(st.integers(0, 3)) == 0:
+            spec[draw(st.sampled_from(FAULT_PARAMS))] = draw(control_values)
+        return spec
+    if route.startswith("/_emulator/actions/"):
+        return {name: draw(control_values) for name in draw(st.lists(
+            st.sampled_from(sorted({p for ps in ACTION_PARAMS.values() for p in ps})), max_size=3))}
+    if route == "/_emulator/clock":
+        return {"advance": draw(st.one_of(short_numbers, control_values, st.sampled_from([1e9, 86400 * 365])))}
+    if route == "/_emulator/state":
+        return draw(st.fixed_dictionaries({}, optional={
+            "config": st.fixed_dictionaries({}, optional={"configXml": st.one_of(config_xml().map(bytes.decode),
+                                                                                 control_values),
+                                                          "swVersion": control_values,
+                                                          "displayImage": control_values}),
+            "switches": st.lists(st.fixed_dictionaries({"switch": control_values}, optional={
+                "active": control_values, "locked": control_values, "held": control_values}), max_size=2),
+            "ports": st.lists(st.fixed_dictionaries({"port": control_values, "state": control_values}), max_size=2),
+            "registrations": st.lists(control_values, max_size=2)}))
+    if route == "/_emulator/scenarios":
+        return {"name": draw(control_values), "steps": draw(st.lists(st.one_of(
+            st.fixed_dictionaries({"at": short_numbers, "action": st.sampled_from(sorted(ACTIONS))},
+                                  optional={"key": control_values, "session": control_values}),
+            st.fixed_dictionaries({"at": short_numbers, "fault": control_json("/_emulator/faults")}),
+            json_values), max_size=3))}
+    return draw(json_values)
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value).replace("inf", "inf").replace("nan", "nan")
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items()) + "}"
+    return '""'
+
+
+@st.composite
+def control_toml(draw: st.DrawFn) -> bytes:
+    """Scenario TOML: well formed with random steps, broken, deeply nested, or not UTF-8."""
+    kind = draw(st.sampled_from(["steps", "steps", "steps", "junk", "deep", "bytes"]))
+    if kind == "junk":
+        return draw(junk_text).encode()
+    if kind == "bytes":
+        return draw(junk_bytes)
+    if kind == "deep":
+        depth = draw(st.sampled_from([33, 200, 3000]))
+        opening, closing = draw(st.sampled_from([("[", "]"), ("{a = ", "}")]))
+        return f"a = {opening * depth}1{closing * depth}".encode()
+    data = draw(control_json("/_emulator/scenarios"))
+    lines = [f"name = {toml_value(data.get('name', 'x'))}"] if isinstance(data, dict) else []
+    for step in data.get("steps", []) if isinstance(data, dict) else []:
+        lines.append("[[steps]]")
+        lines += [f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in (step.items() if isinstance(step, dict)
+                                                                         else [("at", step)])]
+    return "\n".join(lines).encode("utf-8", "surrogatepass")
+
+
+@dataclass
+class ControlRequest:
+    target: str  # open | token
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    body: bytes | None
+    headers: dict[str, bytes]
+
+
+def fill(path: str, draw: st.DrawFn) -> str:
+    path = path.replace("{name}", draw(st.one_of(st.sampled_from(sorted(ACTIONS)),
+                                                 junk_text.map(lambda t: quote(t, safe="")))) or "x")
+    return path.replace("{id}", draw(st.one_of(st.integers(0, 5).map(str), numbers.map(lambda t: quote(t, safe=""))))
+                        or "1")
+
+
+@st.composite
+def control_requests(draw: st.DrawFn) -> ControlRequest:
+    target = draw(st.sampled_from(["open", "open", "token"]))
+    method, path = draw(st.one_of(st.sampled_from(CONTROL_ROUTES), st.sampled_from(CONTROL_BODIES)))
+    if draw(st.integers(0, 9)) == 0:
+        method = draw(st.sampled_from(METHODS))
+    if draw(st.integers(0, 19)) == 0:
+        path = "/_emulator/" + "/".join(quote(s, safe="") for s in draw(st.lists(junk_text, min_size=1, max_size=3)))
+    route = path
+    path = fill(path, draw)
+    query: list[tuple[str, str]] = []
+    if route == "/_emulator/journal" or draw(st.integers(0, 9)) == 0:
+        for name in draw(st.lists(st.sampled_from(["limit", "after", "before", "kind", "path", "status", "x"]),
+                                  max_size=3)):
+            query.append((name, draw(st.one_of(numbers, junk_text, st.sampled_from(["request", "action", "/api/*"])))))
+    kind = draw(st.sampled_from(["none", "json", "json", "json", "toml", "bytes", "broken"]))
+    content_type = "application/json"
+    body: bytes | None = None
+    if kind == "json":
+        body = json.dumps(draw(control_json(route)), allow_nan=True).encode()
+    elif kind == "toml":
+        body, content_type = draw(control_toml()), draw(st.sampled_from(["text/plain", "application/toml", ""]))
+    elif kind == "bytes":
+        body = draw(st.one_of(junk_bytes, st.binary(max_size=2000)))
+        content_type = draw(st.sampled_from(["application/json", "text/plain", "application/octet-stream", ""]))
+    elif kind == "broken":
+        body = draw(st.sampled_from(BROKEN_JSON + [b'{"a": "\\ud800"}', b"[" * 40 + b"]" * 40]))
+    headers: dict[str, bytes] = {}
+    if content_type:
+        headers["Content-Type"] = content_type.encode()
+    authorization = draw(st.sampled_from(["token", "token", "none", "junk", "bytes"]))
+    if authorization == "token":
+        headers["Authorization"] = b"Bearer " + CONTROL_TOKEN.encode()
+    elif authorization == "junk":
+        headers["Authorization"] = draw(authorization_headers)
+    elif authorization == "bytes":
+        headers["Authorization"] = b"Bearer " + draw(st.binary(min_size=1, max_size=20).filter(
+            lambda b: b"\r" not in b and b"\n" not in b and b"\x00" not in b))
+    for _ in range(draw(st.integers(0, 2))):
+        headers[draw(st.sampled_from(["X-Fuzz", "Accept", "Content-Encoding", "Accept-Language"]))] = \
+            draw(header_junk).encode("latin-1")
+    if draw(st.integers(0, 9)) == 0:
+        headers["Expect"] = draw(st.one_of(st.just(b"100-continue"), header_junk.map(lambda t: t.encode("latin-1"))))
+    return ControlRequest(target, method, path, query, body, headers)
+
+
+authorization_headers = st.one_of(
+    st.sampled_from([b"Bearer", b"Bearer ", b"bearer " + CONTROL_TOKEN.encode(), CONTROL_TOKEN.encode(),
+                     b"Basic YWRtaW46Mm4=", b"Bearer " + CONTROL_TOKEN.encode() + b" x"]),
+    header_junk.map(lambda t: t.encode("latin-1")))
+
+
+def send_control(emulator: Emulator, req: ControlRequest) -> tuple[int, dict[str, str], bytes]:
+    target = req.path + ("?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in req.query)
+                         if req.query else "")
+    head = [f"{req.method} {target} HTTP/1.1".encode(), b"Host: fuzz", b"Connection: close"]
+    head += [name.encode() + b": " + value for name, value in req.headers.items()]
+    body = req.body or b""
+    if req.body is not None:
+        head.append(b"Content-Length: %d" % len(body))
+    status, headers, reply = send_raw_to(emulator.ports["http"], b"\r\n".join(head) + b"\r\n\r\n" + body)
+    return status, {k.lower(): v for k, v in headers.items()}, reply
+
+
+def send_raw_to(port: int, data: bytes) -> tuple[int, Any, bytes]:
+    return send_raw(type("Port", (), {"emulator": type("E", (), {"ports": {"http": port}})()})(), data)
+
+
+def check_control_reply(req: ControlRequest, status: int, headers: dict[str, str], body: bytes) -> None:
+    assert status < 500, f"HTTP {status}: {body[:300]!r}"
+    if status == 400 and not headers.get("content-type", "").startswith("application/json"):
+        return  # aiohttp's own answer to a request it could not parse (a header it refuses)
+    assert headers.get("content-type", "").startswith("application/json"), (status, headers, body[:200])
+    if req.method == "HEAD":
+        return
+    reply = json.loads(body)
+    if status >= 400:
+        assert isinstance(reply, dict) and isinstance(reply.get("error"), str) and reply["error"], reply
+
+
+def control_aftermath(emulator: Emulator, pool: Emulators) -> list[str]:
+    """Whatever the fuzzer left in force (faults, scenarios) must not break the next /api request;
+    then back to a clean device for the next example."""
+    problems = []
+    try:
+        reply = requests.get(emulator.url + "/api/system/info", timeout=1)
+        if reply.status_code >= 500 and not emulator.faults.list():
+            problems.append(f"/api/system/info answered {reply.status_code} after the control request")
+    except requests.exceptions.RequestException:
+        pass  # a delay, hang, reset or reboot the fuzzer asked for
+    pool.run(_clean(emulator))
+    return problems
+
+
+async def _clean(emulator: Emulator) -> None:
+    emulator.reset()
+
+
+def test_random_control_requests_never_break_the_emulator(caplog):
+    for name in WATCHED_LOGGERS:
+        caplog.set_level(logging.WARNING, logger=name)
+    pool = Emulators()
+    try:
+        targets = {"open": pool.start(auth="none", clock="virtual", seed=5),
+                   "token": pool.start(auth="none", clock="virtual", seed=6, control_token=CONTROL_TOKEN)}
+
+        @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(control_requests())
+        def throw(req: ControlRequest) -> None:
+            note(repr(req))
+            emulator = targets[req.target]
+            start = len(caplog.records)
+            status, headers, body = send_control(emulator, req)
+            problems = []
+            try:
+                check_control_reply(req, status, headers, body)
+            except (AssertionError, ValueError) as exc:
+                problems.append(f"bad reply {status}: {exc!r}")
+            problems += control_aftermath(emulator, pool)
+            time.sleep(0.002)
+            problems += [render(r) for r in bad_records(caplog.records[start:])]
+            assert not problems, "\n".join(problems) + "\n" + repr(req)
+
+        throw()
+        assert not bad_records(caplog.records)
+        for emulator in targets.values():
+            assert requests.get(emulator.url + "/_emulator/health", timeout=TIMEOUT).status_code == 200
+    finally:
+        pool.close()

@@ -7,11 +7,14 @@ measure what a client with a tight budget (twoen: timeout + 1 s) sees on the rea
 from __future__ import annotations
 
 import asyncio
+import random
+import re
 import time
 
 import aiohttp
 import pytest
 
+from emulator.device import firmware
 from emulator.device.clock import VirtualClock
 from emulator.settings import parse_user
 
@@ -93,10 +96,30 @@ async def test_subscribe_then_pull_history_over_http(make_emulator, make_client)
     reply = await api.get("/api/log/pull", id=channel_id)
     assert reply.status == 200
     assert reply.content_type.startswith("application/json")
-    assert reply.json == {"success": True, "result": {"events": [{
-        "id": 1, "tzShift": 60, "utcTime": int(emu.clock.time()), "upTime": 0,
-        "event": "DeviceState", "params": {"state": "startup"}}]}}
+    [event] = reply.json["result"]["events"]
+    assert event == {"id": 1, "hash": event["hash"], "tzShift": 60, "utcTime": int(emu.clock.time()), "upTime": 0,
+                     "event": "DeviceState", "params": {"state": "startup"}}
     assert await pull(api, channel_id) == []  # events leave the queue once returned
+
+
+async def test_event_hash_names_one_event_in_every_channel_and_across_reboots(make_emulator, make_client):
+    """Current firmware sends `hash` (16 hex digits) with each event: the same for one event in
+    every channel and pull (include=all hands the history over again), different for each event,
+    and different for the same id after a reboot, when ids start from 1 again."""
+    clock = VirtualClock(start=WINTER)
+    emu = await make_emulator(clock=clock)
+    api = make_client(emu)
+    live = await subscribe(api)
+    emu.device.press("5")
+    first = await pull_all(api, live)
+    again = await pull_all(api, await subscribe(api, include="all"))
+    by_id = {e["id"]: e["hash"] for e in again}
+    assert [(e["id"], e["hash"]) for e in first] == [(e["id"], by_id[e["id"]]) for e in first]
+    assert len(set(by_id.values())) == len(by_id)
+    emu.device.restart(0)
+    clock.advance(0)
+    after = await pull_all(api, await subscribe(api, include="all"))
+    assert after[0]["id"] == 1 and after[0]["hash"] != by_id[1]
 
 
 PARAMS_2_15 = {
@@ -121,8 +144,7 @@ PARAMS_CURRENT = {
     **PARAMS_2_15,
     "MotionDetected": {"state": str, "ID": int},
     "SwitchStateChanged": {"switch": int, "state": bool, "originator": str},
-    "CallSessionStateChanged": {"direction": str, "state": str, "address": str, "sessionNumber": int,
-                                "callSequenceNumber": int},
+    "CallSessionStateChanged": {"session": int, "state": str},
     "DoorStateChanged": {"state": str},
     "UserAuthenticated": {"name": str, "uuid": str, "ap": int, "session": int},
 }
@@ -140,13 +162,18 @@ async def test_every_event_has_the_manuals_fields_and_param_types(make_emulator,
     raised = {e["event"] for e in events}
     assert raised == set(spec) - ({"TamperSwitchActivated"} if profile == "vario-2.15" else set())
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    hashes = profile != "vario-2.15"  # current firmware's events carry a hash; the 2.15 manual's do not
     for event in events:
-        assert list(event) == ["id", "tzShift", "utcTime", "upTime", "event", "params"]
+        assert list(event) == ["id"] + ["hash"] * hashes + ["tzShift", "utcTime", "upTime", "event", "params"]
+        if hashes:
+            assert type(event["hash"]) is str and re.fullmatch("[0-9a-f]{16}", event["hash"]), event
         assert event["tzShift"] == tz_shift
         assert all(type(event[k]) is int for k in ("id", "tzShift", "utcTime", "upTime"))
         params = dict(event["params"])
         if event["event"] == "CallStateChanged" and params["state"] == "terminated":
             assert type(params.pop("reason")) is str
+        if event["event"] == "CallSessionStateChanged" and params["state"] == "terminated":
+            assert params.pop("info") == {"reason": "normal"}
         expected = spec[event["event"]]
         assert set(params) == set(expected), event
         for key, kind in expected.items():
@@ -467,9 +494,12 @@ async def test_call_dial_over_the_api_raises_call_events(make_emulator, make_cli
     calls = [e["params"] for e in events if e["event"] == "CallStateChanged"]
     assert [(c["state"], c.get("reason")) for c in calls] == [
         ("connecting", None), ("ringing", None), ("connected", None), ("terminated", "busy")]
+    # 2N's CallSessionStateChanged: session and state, who started the session (the API here) and,
+    # when it ends, why; no direction/address/sessionNumber/callSequenceNumber.
     sessions = [e["params"] for e in events if e["event"] == "CallSessionStateChanged"]
-    assert [(s["state"], s["sessionNumber"], s["address"]) for s in sessions] == [
-        (state, session, "sip:555@sip.example.com") for state in ("connecting", "ringing", "connected", "idle")]
+    assert sessions == [{"session": session, "state": state, "originator": "api"}
+                        for state in ("connecting", "ringing", "connected")] + [
+        {"session": session, "state": "terminated", "originator": "api", "info": {"reason": "busy"}}]
 
 
 # -- log/caps ------------------------------------------------------------------------------
@@ -526,3 +556,76 @@ async def test_restart_drops_a_waiting_pull_and_forgets_the_channel(make_emulato
     assert_error(await after.get("/api/log/pull", id=channel_id), 12, "id")
     history = await pull_all(after, await subscribe(after, include="all"))
     assert [(e["id"], e["event"]) for e in history] == [(1, "DeviceState")]
+
+
+# -- whose channel it is, and ids nobody can guess ---------------------------------------------
+
+
+def mersenne_twister_next(outputs: list[int]) -> int:
+    """The next 32-bit output of a Mersenne Twister (random.Random) that produced these 624,
+    recovered from them alone: what anyone who sees 624 channel ids could do."""
+    def untemper(y: int) -> int:
+        y ^= y >> 18
+        y ^= (y << 15) & 0xEFC60000
+        x = y
+        for _ in range(5):
+            x = y ^ ((x << 7) & 0x9D2C5680)
+        y = x & 0xFFFFFFFF
+        x = y
+        for _ in range(3):
+            x = y ^ (x >> 11)
+        return x & 0xFFFFFFFF
+
+    clone = random.Random()
+    clone.setstate((3, tuple(untemper(o) for o in outputs[-624:]) + (624,), None))
+    return clone.getrandbits(32)
+
+
+async def test_624_channel_ids_do_not_give_away_the_next_one(make_emulator, make_client):
+    """Ids come from the system's CSPRNG: a Mersenne Twister (random.Random) would hand anyone
+    who subscribed 624 times the id of the next channel, another account's included."""
+    emu = await make_emulator(auth="none", https_port=None)
+    api = make_client(emu)
+    ids = [await subscribe(api) for _ in range(624)]
+    predicted = mersenne_twister_next([i - 1 for i in ids]) + 1  # ids are randrange(1, 2**32)
+    assert await subscribe(api) != predicted
+
+
+async def test_a_seed_makes_channel_ids_boot_uuid_and_file_ids_reproducible(make_emulator, make_client):
+    runs = []
+    for _ in range(2):
+        emu = await make_emulator(seed=7, https_port=None)
+        api = make_client(emu)
+        ids = [await subscribe(api) for _ in range(3)]
+        upload = (await api.request("PUT", "/api/firmware", data=firmware.image("570v1", "2.51.0.80.1"),
+                                    headers={"Content-Type": "application/octet-stream"})).result
+        runs.append((ids, emu.device.boot_uuid, upload["fileId"]))
+    assert runs[0] == runs[1]
+
+
+async def test_another_account_cannot_pull_or_unsubscribe_a_channel(make_emulator, make_client):
+    """A channel belongs to the account that opened it: to any other account its id is unknown
+    (12 `id`, as for an id that never existed), so nobody takes its events (codes, card numbers)."""
+    emu = await make_emulator(users=[parse_user("admin:2n"), parse_user("guest:pw:switch-monitoring")],
+                              https_port=None)
+    admin, guest = make_client(emu), make_client(emu, user=("guest", "pw"))
+    channel_id = await subscribe(admin, filter="CodeEntered")
+    own = await subscribe(guest)
+    emu.device.enter_code("1234")
+    assert_error(await guest.get("/api/log/pull", id=channel_id), 12, "id")
+    assert_error(await guest.get("/api/log/unsubscribe", id=channel_id), 12, "id")
+    assert_error(await admin.get("/api/log/pull", id=own), 12, "id")
+    # The owner still has its channel, with the code nobody else could take.
+    assert [e["event"] for e in await pull(admin, channel_id)] == ["CodeEntered"]
+    assert (await guest.get("/api/log/unsubscribe", id=own)).json == {"success": True}
+
+
+async def test_without_authentication_the_id_is_the_key(make_emulator, make_client):
+    """With a service that asks for no authentication there is no account: any client that has
+    the id uses the channel (every client can subscribe to every event anyway)."""
+    emu = await make_emulator(auth="none", https_port=None)
+    one, two = make_client(emu, user=None), make_client(emu, user=None)
+    channel_id = await subscribe(one)
+    emu.device.press("5")
+    assert [e["event"] for e in await pull(two, channel_id)] == ["KeyPressed", "KeyReleased"]
+    assert (await two.get("/api/log/unsubscribe", id=channel_id)).json == {"success": True}

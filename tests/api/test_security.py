@@ -329,10 +329,12 @@ FUNCTIONS = [
     ("/api/display/caps", "display", None),
     ("/api/audio/test", "audio", None),
     ("/api/email/send", "email", 11),
+    ("/api/automation/trigger", "automation", 11),
     ("/api/log/caps", None, None),  # logging needs no privilege
 ]
 PRIVILEGES = ["system", "switch-monitoring", "switch-control", "io-monitoring", "io-control",
-              "call-monitoring", "call-control", "camera", "display", "audio", "email", "keypad", "uid"]
+              "call-monitoring", "call-control", "camera", "display", "audio", "email", "keypad", "uid",
+              "automation"]
 
 
 @pytest.mark.parametrize("privilege", PRIVILEGES)
@@ -477,7 +479,7 @@ async def test_service_without_authentication_in_the_profile(make_emulator, make
 
 
 def test_command_line(monkeypatch):
-    from emulator.cli import parser, settings_from
+    from emulator.cli import parse_args, parser, settings_from
 
     for name in ("HELIOS_AUTH", "HELIOS_USER", "HELIOS_NO_LICENCE"):
         monkeypatch.delenv(name, raising=False)
@@ -493,4 +495,4 @@ def test_command_line(monkeypatch):
         with pytest.raises(SystemExit):
             parser().parse_args(bad)
     monkeypatch.setenv("HELIOS_USER", "a:1 b:2:camera")
-    assert [u.name for u in settings_from(parser().parse_args([])).users] == ["a", "b"]
+    assert [u.name for u in settings_from(parse_args([])).users] == ["a", "b"]

@@ -393,6 +393,24 @@ async def test_digest_answer_without_qop_fields_is_refused(emu, raw):
     assert (await fetch(raw, url, bad_nc))[0] == 401
 
 
+async def test_an_rfc_2069_answer_without_qop_is_refused(emu, raw):
+    """The challenge offers qop="auth"; an answer without qop has no nc, so a captured header could
+    be replayed with any query for the nonce's lifetime: it is a wrong answer (401, counted)."""
+    url = emu.url + "/api/switch/ctrl?switch=1&action=on"
+    ch = await challenge(raw, url)
+
+    def h(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()
+
+    answer = h(f"{h('admin:HTTP API:2n')}:{ch['nonce']}:{h('GET:/api/switch/ctrl')}")
+    header = (f'Digest username="admin", realm="HTTP API", nonce="{ch["nonce"]}", uri="/api/switch/ctrl", '
+              f'response="{answer}", opaque="{ch["opaque"]}", algorithm=MD5')
+    for _ in range(2):
+        status, challenges, body = await fetch(raw, url, header)
+        assert (status, body) == (401, UNAUTHORISED) and challenges
+    assert emu.device.switches.get(1).active is False
+
+
 # -- nonce expiry ---------------------------------------------------------------------------
 
 

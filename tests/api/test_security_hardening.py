@@ -7,7 +7,9 @@ import asyncio
 import base64
 import datetime
 import hashlib
+import json
 import logging
+import re
 import ssl
 import textwrap
 
@@ -22,6 +24,7 @@ from cryptography.x509.oid import NameOID
 import emulator.api.auth as auth_module
 from emulator.device.clock import VirtualClock
 from emulator.settings import parse_user
+from tests.support import get_with, raw_http
 
 ADMIN = ("admin", "2n")
 UNAUTHORISED = {"success": False, "error": {"code": 9, "description": "authorisation required"}}
@@ -136,6 +139,22 @@ async def test_fewer_failures_than_the_limit_do_not_block(make_emulator, make_cl
     assert [await attempt("guess") for _ in range(3)] == [401, 401, 401]
     assert blocked_events(emu) == [{"address": "127.0.0.1"}]
     assert await attempt("2n") == 401
+
+
+@pytest.mark.parametrize("field", ["response", "username", "nonce", "cnonce", "uri"])
+async def test_a_digest_field_that_is_not_utf8_is_a_counted_failed_login(make_emulator, tmp_path, caplog, field):
+    """Bytes that are no UTF-8 in any field: code 9 like any wrong answer (not 14 and a traceback),
+    and the failure counts towards blocking the address."""
+    caplog.set_level(logging.WARNING)
+    emu, _ = await blocking(make_emulator, tmp_path)
+    _, (challenge,), _ = await fetch(emu.url + "/api/io/status")
+    header = digest_answer(challenge, "admin", "2n", "/api/io/status").encode()
+    header = re.sub(rb'\b%s="[^"]*"' % field.encode(), lambda m: field.encode() + b'="\xff\xfe\x80"', header)
+    for _ in range(3):
+        status, _, body = await raw_http(emu.ports["http"], get_with("/api/io/status", b"Authorization: " + header))
+        assert (status, json.loads(body)) == (401, UNAUTHORISED)
+    assert blocked_events(emu) == [{"address": "127.0.0.1"}]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
 
 
 async def test_digest_challenge_round_trips_are_not_failures(make_emulator, make_client, tmp_path):

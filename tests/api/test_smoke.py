@@ -4,7 +4,7 @@ async def test_info_without_credentials(emu, make_client):
     assert reply.status == 200
     assert reply.content_type == "application/json"
     assert reply.headers["Server"] == "HIP2.50.0.76.2"
-    assert reply.result["macAddr"] == "7C-1E-B3-0A-2F-51"
+    assert reply.result["macAddr"] == "7c-1e-b3-0a-2f-51"
 
 
 async def test_switch_on_and_auto_off(make_emulator, make_client):

@@ -59,7 +59,8 @@ def jpeg_size(data: bytes) -> tuple[int, int]:
 
 
 def event_shape_ok(event: dict[str, Any]) -> None:
-    """Every pulled event is {id, tzShift, utcTime, upTime, event, params} (clients.md 11)."""
+    """Every pulled event is {id, tzShift, utcTime, upTime, event, params} (clients.md 11), with a
+    `hash` after the id on current firmware."""
     assert set(event) >= {"id", "tzShift", "utcTime", "upTime", "event", "params"}, event
     assert isinstance(event["id"], int) and isinstance(event["utcTime"], int) and isinstance(event["upTime"], int)
     assert isinstance(event["tzShift"], int) and isinstance(event["event"], str)

@@ -56,7 +56,7 @@ async def test_create_reads_identity_switches_ports_and_log_caps(helios, protoco
         dev = await create(helios, session, protocol, auth_method)
         d = dev.data
     assert (d.name, d.model, d.serial, d.hardware) == ("2N IP Verso", "2N IP Verso", ident.serial_number, "570v1")
-    assert d.mac == "7C-1E-B3-0A-2F-51"
+    assert d.mac == "7c-1e-b3-0a-2f-51"
     assert d.firmware == "2.50.0.76.2-release"  # f"{swVersion}-{buildType}"
     # Uptime = now - upTime: the device booted just now (py2n uses the wall clock).
     assert abs((datetime.now(UTC) - d.uptime).total_seconds()) < 5

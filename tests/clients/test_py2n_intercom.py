@@ -73,7 +73,7 @@ def test_py2n_intercom_end_to_end(py312, helios, protocol, auth_method):
     assert info["model_id"] == "2-14-0-0"  # devType
     assert info["serial"] == ident.serial_number and info["sw_version"] == "2.50.0.76.2"
     assert info["hw_version"] == "570v1"
-    assert info["raw_mac"] == "7C-1E-B3-0A-2F-51" and info["mac"] == "7C:1E:B3:0A:2F:51"  # normalised
+    assert info["raw_mac"] == "7c-1e-b3-0a-2f-51" and info["mac"] == "7C:1E:B3:0A:2F:51"  # normalised
     assert info["boot_uuid"] == helios.device.boot_uuid and info["boot_uuid"]
 
     assert [(s["switch"], s["enabled"]) for s in report["switch_caps"]] == [(1, True), (2, True), (3, False), (4, False)]

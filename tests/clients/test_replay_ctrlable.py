@@ -79,7 +79,7 @@ async def test_device_reads(api):
     info = await api.call("GET", "/api/system/info")
     assert {k: info[k] for k in ("deviceName", "variant", "serialNumber", "hwVersion", "macAddr")} == {
         "deviceName": "2N IP Verso", "variant": "2N IP Verso", "serialNumber": "54-2040-0137",
-        "hwVersion": "570v1", "macAddr": "7C-1E-B3-0A-2F-51"}
+        "hwVersion": "570v1", "macAddr": "7c-1e-b3-0a-2f-51"}
     assert isinstance((await api.call("GET", "/api/system/status"))["upTime"], int)
     assert all("locked" in s for s in (await api.call("GET", "/api/switch/status"))["switches"])
     assert len((await api.call("GET", "/api/switch/caps"))["switches"]) == 4

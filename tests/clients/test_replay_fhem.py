@@ -5,8 +5,9 @@ preemptive Basic (device set to Basic here), reads all six v2.15 system/info key
 restarts, drives io caps/status/ctrl and audio/test, subscribes with duration=20 and pulls with
 timeout=20 (client timeout 40 s: twice the pull timeout), and parses InputChanged/OutputChanged
 (port, state) and KeyPressed/KeyReleased (key). The 20 s pulls run on the virtual clock.
-It also calls /enu/trigger/<id> (an automation trigger outside /api), which the emulator does
-not have.
+It also calls /enu/trigger/<id>[?param=value] (older firmware's HTTP command for an Automation
+HttpTrigger block, outside /api): the device "sends a simple reply to this request (200 OK)"
+(Automation manual), and the block's action runs.
 """
 
 from __future__ import annotations
@@ -83,8 +84,15 @@ def test_events_with_20s_pulls(helios):
     assert parsed == [("OutputChanged", "output1", True), ("KeyPressed", "3", None), ("KeyReleased", "3", None)]
 
 
-def test_automation_trigger_outside_api_is_missing(helios):
-    """/enu/trigger/<id> is not emulated: a plain 404, not the device's automation trigger."""
+def test_automation_trigger_outside_api(helios):
+    """/enu/trigger/<id>: 200 with an empty body, and the HttpTrigger block's action (the verso
+    profile's "opendoor" opens switch 1, originator automation); a name no block has is 200 too."""
+    channel = Fhem(helios).get("/api/log/subscribe", filter="SwitchStateChanged")["id"]
+    reply = requests.get(helios.https_url + "/enu/trigger/opendoor", params={"who": "fhem"},
+                         auth=HTTPBasicAuth(*ADMIN), timeout=5, verify=False)
+    assert (reply.status_code, reply.text) == (200, "")
+    events = Fhem(helios).pull(channel, 0)
+    assert [e["params"] for e in events] == [{"switch": 1, "state": True, "originator": "automation"}]
     reply = requests.get(helios.https_url + "/enu/trigger/doorbell", auth=HTTPBasicAuth(*ADMIN), timeout=5,
                          verify=False)
-    assert reply.status_code == 404
+    assert (reply.status_code, reply.text) == (200, "")

@@ -30,7 +30,7 @@ def result(reply: httpx.Response) -> dict:
 
 def test_reads(helios, client):
     info = result(client.get("/api/system/info"))
-    assert (info["deviceName"], info["macAddr"]) == ("2N IP Verso", "7C-1E-B3-0A-2F-51")
+    assert (info["deviceName"], info["macAddr"]) == ("2N IP Verso", "7c-1e-b3-0a-2f-51")
     assert [p["port"] for p in result(client.get("/api/io/status"))["ports"]][:1] == ["relay1"]
     assert [s["switch"] for s in result(client.get("/api/switch/status"))["switches"]] == [1, 2, 3, 4]
     assert {r["transport"] for r in helios.requests()} == {"https"}

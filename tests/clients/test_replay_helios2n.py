@@ -102,7 +102,7 @@ async def test_entities_button_lock_ports_and_restart(bistable_profile):
         hass = Helios2n(helios.url)
         try:
             await hass.setup()
-            assert hass.identity == ("54-2040-0137", "7C-1E-B3-0A-2F-51")
+            assert hass.identity == ("54-2040-0137", "7c-1e-b3-0a-2f-51")
             kinds = {name: e["kind"] for name, e in hass.entities.items()}
             assert kinds == {"switch1": "button", "switch2": "lock", "relay1": "switch", "output1": "switch",
                              "led_secured": "switch", "input1": "binary_sensor", "tamper": "binary_sensor"}

@@ -110,7 +110,7 @@ async def test_every_request_is_challenged_then_digest(helios, api):
     info = await api.result("/api/system/info")
     assert {k: info[k] for k in ("variant", "deviceName", "swVersion", "serialNumber", "hwVersion", "macAddr")} == {
         "variant": "2N IP Verso", "deviceName": "2N IP Verso", "swVersion": "2.50.0.76.2",
-        "serialNumber": "54-2040-0137", "hwVersion": "570v1", "macAddr": "7C-1E-B3-0A-2F-51"}
+        "serialNumber": "54-2040-0137", "hwVersion": "570v1", "macAddr": "7c-1e-b3-0a-2f-51"}
     await api.result("/api/switch/caps")
     await api.result("/api/switch/status")
     assert [(r["path"], r["status"]) for r in helios.requests()] == [
@@ -224,13 +224,20 @@ async def test_doorbell_is_a_call_session_state_changed_ringing(helios, api):
     events = (await api.result("/api/log/pull", id=channel, timeout=1))["events"]
     for event in events:
         event_shape_ok(event)
+    # savek reads CallSessionStateChanged as: state|status, session from sessionNumber|session, the
+    # peer from address|peer, and a ring when the state is ringing and direction is not "outgoing".
+    # 2N's params are session and state (no peer, no direction): it still sees the ring and the
+    # session, and takes the peer from call/status.
     sessions = [e["params"] for e in events if e["event"] == "CallSessionStateChanged"]
-    ringing = [p for p in sessions if p["state"] == "ringing"]
-    assert ringing and {"state", "sessionNumber", "address", "direction"} <= set(ringing[0])
-    assert ringing[0]["address"] == "sip:100@sip.example.com"
+    ringing = [p for p in sessions if (p.get("state") or p.get("status")) == "ringing"]
+    assert ringing and (ringing[0].get("sessionNumber") or ringing[0].get("session")) == 1
+    assert ringing[0].get("direction", "") != "outgoing"
+    assert "address" not in ringing[0] and "sessionNumber" not in ringing[0]
     # The CallStateChanged of the same ring is outgoing, which savek ignores for ring detection.
     calls = [e["params"] for e in events if e["event"] == "CallStateChanged" and e["params"]["state"] == "ringing"]
     assert calls and calls[0]["direction"] == "outgoing"
+    status = await api.result("/api/call/status")
+    assert status["sessions"][0]["calls"][0]["peer"] == "sip:100@sip.example.com"
 
 
 @pytest.mark.helios(clock="virtual")

@@ -92,7 +92,7 @@ def test_reads_with_form_and_empty_posts(helios, auth_type):
     assert len(ok(c.get("/api/switch/caps"))["switches"]) == 4
     # switch/status: a form with `switch`, and a POST with no body and no Content-Type.
     assert ok(c.post("/api/switch/status", switch=2))["switches"] == [
-        {"switch": 2, "active": False, "locked": False, "held": False, "holdTimeout": 0}]
+        {"switch": 2, "active": False, "locked": False, "held": False}]
     assert len(ok(c.post("/api/switch/status"))["switches"]) == 4
     assert ok(c.post("/api/io/caps", port="relay1"))["ports"] == [{"port": "relay1", "type": "output"}]
     assert len(ok(c.post("/api/io/status"))["ports"]) == 5

@@ -18,11 +18,16 @@ Written from research/clients.md section 3 (no client code copied). What makes i
 
 from __future__ import annotations
 
+import datetime
 import time
 import warnings
 
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from client_helpers import ADMIN, InThread, host_port, jpeg_size, wait_until_waiting
 from requests.auth import HTTPDigestAuth
 from urllib3.exceptions import InsecureRequestWarning
@@ -169,6 +174,26 @@ class Twoen:
     def timezone_set(self, zone: str, automatic: bool = False) -> bool:
         params = {"automatic": int(automatic), "zone": zone, "custom": ""}
         return self._call("PUT", "/api/system/timezone", params=params).json()["success"]
+
+    # cert helpers: PUT with ?id=@<id> (the "@" added by twoen) and blob parts named after the
+    # parameter, list from result.certificates, DELETE ?id= (a fingerprint or "@id").
+    def cacert_upload(self, cert: bytes, id_: str = "") -> bool:
+        suffix = "?id=@" + id_ if id_ else ""
+        return self._call("PUT", "/api/cert/ca" + suffix, files={"blob-cert": ("blob-cert", cert)}).json()["success"]
+
+    def usercert_upload(self, cert: bytes, pk: bytes, id_: str = "") -> bool:
+        suffix = "?id=@" + id_ if id_ else ""
+        return self._call("PUT", "/api/cert/user" + suffix, files={
+            "blob-cert": ("blob-cert", cert), "blob-pk": ("blob-pk", pk)}).json()["success"]
+
+    def cert_list(self, store: str) -> list[dict]:
+        return self._get("/api/cert/" + store)["result"]["certificates"]
+
+    def cert_delete(self, store: str, id_: str) -> bool:
+        return self._call("DELETE", "/api/cert/" + store + "?id=" + id_).json()["success"]
+
+    def automation_trigger(self, trigger_id: str) -> bool:
+        return self._get("/api/automation/trigger", params={"triggerId": trigger_id})["success"]
 
     def phone_dial(self, number: str | None = None, users: list[str] | None = None) -> int:
         params = {"number": number} if number is not None else {"users": ",".join(users or [])}
@@ -396,6 +421,36 @@ def test_time_and_timezone(helios, twoen):
     assert twoen.timezone_get()["zone"] == "Europe/London"
 
 
+def test_certificates(helios, twoen):
+    """Upload a CA and a client certificate with its key, list them, delete by id and by fingerprint."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    when = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Building CA")])
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(7).not_valid_before(when).not_valid_after(when + datetime.timedelta(days=365))
+            .sign(key, hashes.SHA256()))
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    pk = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                           serialization.NoEncryption())
+    assert twoen.cacert_upload(pem, "building")
+    assert twoen.usercert_upload(pem, pk)
+    [ca] = twoen.cert_list("ca")
+    assert (ca["id"], ca["subject"]["CN"]) == ("@building", "Building CA")
+    [user] = twoen.cert_list("user")
+    assert twoen.cert_delete("ca", "@building") and twoen.cert_delete("user", user["fingerprint"])
+    assert twoen.cert_list("ca") == [] and twoen.cert_list("user") == []
+    assert not twoen.cacert_upload(b"not a certificate")
+
+
+def test_automation_trigger(helios, twoen):
+    """GET automation/trigger?triggerId=: the verso profile's HttpTrigger "opendoor" opens switch 1;
+    a name no block has is 12, which twoen reports as False with the reply text kept."""
+    assert twoen.automation_trigger("opendoor")
+    assert helios.device.switches.get(1).active
+    assert not twoen.automation_trigger("garage")
+    assert '"HttpTrigger not found."' in twoen.failure
+
+
 def test_wrong_password_fails_with_json_text(helios):
     dev_ok = Twoen(host_port(helios.https_url), *ADMIN)
     bad = Twoen.__new__(Twoen)
@@ -408,12 +463,9 @@ def test_wrong_password_fails_with_json_text(helios):
 # point", "other"). They answer as any unknown path does: HTTP 200 + JSON code 2, so twoen's
 # methods return False instead of crashing. Listed in COMPATIBILITY.md as not supported.
 NOT_IMPLEMENTED = [
-    ("GET", "/api/cert/ca", {}),
-    ("GET", "/api/cert/user", {}),
     ("POST", "/api/accesspoint/blocking/ctrl", {"id": 0, "action": "on"}),
     ("POST", "/api/accesspoint/blocking/status", {}),
     ("GET", "/api/accesspoint/grantaccess", {"id": 0, "user": "00000000-0000-0000-0000-000000000001"}),
-    ("GET", "/api/automation/trigger", {"triggerId": "1"}),
     ("GET", "/api/lpr/image", {"plateText": "ABC123"}),
 ]
 

@@ -274,10 +274,37 @@ async def test_actions_are_listed_with_their_parameters(dev):
     status, listed = await dev.control("GET", "/actions")
     assert status == 200
     assert set(listed) == {"press", "key-down", "key-up", "code", "card", "input", "door", "motion", "noise",
-                           "tamper", "incoming-call", "peer-answers", "peer-hangs-up", "peer-busy",
-                           "registration", "audio-result"}
-    assert listed["card"]["params"]["uid"] == {"type": "str", "required": True}
-    assert listed["card"]["params"]["direction"]["required"] is False
+                           "tamper", "incoming-call", "intercom-answers", "peer-answers", "peer-hangs-up",
+                           "peer-busy", "registration", "audio-result"}
+    assert listed["card"]["params"]["uid"] == {"type": "str", "required": True, "default": None, "choices": None,
+                                               "doc": "the card's UID, 6 to 16 hexadecimal digits (\"1A2B3C4D\")"}
+    assert listed["card"]["params"]["direction"] == {"type": "str", "required": False, "default": "any",
+                                                     "choices": ["in", "out", "any"],
+                                                     "doc": "which way the holder goes (in, out, any)"}
+    assert listed["card"]["doc"].startswith("A card held to the reader")
+
+
+async def test_every_action_and_parameter_is_documented(dev):
+    _, listed = await dev.control("GET", "/actions")
+    for name, action in listed.items():
+        assert action["doc"], name
+        for param, spec in action["params"].items():
+            assert spec["doc"], f"{name}: {param} has no `{param}: ...` line in its docstring"
+
+
+async def test_the_intercom_answers_an_incoming_call(dev):
+    session = (await dev.act("incoming-call", peer="sip:reception@example.com"))["session"]
+    await dev.act("intercom-answers", session=session)
+    await dev.advance(0.1)
+    assert [(e["params"]["state"], e["params"]["direction"]) for e in await dev.events("CallStateChanged")] == \
+        [("ringing", "incoming"), ("connected", "incoming")]
+
+
+async def test_a_misspelt_action_or_parameter_gets_a_suggestion(dev):
+    status, body = await dev.control("POST", "/actions/presss", json={"key": "1"})
+    assert (status, "did you mean 'press'?" in body["error"]) == (400, True)
+    status, body = await dev.control("POST", "/actions/card", json={"uid": "1A2B3C4D", "directon": "in"})
+    assert (status, "directon: unknown parameter; did you mean 'direction'?" in body["error"]) == (400, True)
 
 
 @pytest.mark.parametrize(("name", "params", "named"), [

@@ -19,6 +19,9 @@ TOKEN = "s3cret-token"
 
 # Every control route (method, path, JSON body) once.
 ROUTES = [
+    ("GET", "/_emulator/", None),
+    ("GET", "/_emulator/openapi.json", None),
+    ("GET", "/_emulator/device", None),
     ("GET", "/_emulator/actions", None),
     ("POST", "/_emulator/actions/press", {"key": "5"}),
     ("GET", "/_emulator/clock", None),
@@ -220,4 +223,7 @@ async def test_the_index_page_points_to_api_and_control_plane(start, session):
     emu = await start()
     status, content_type, body = await call(session, emu, "GET", "/")
     assert status == 200 and content_type == "text/plain"
-    assert b"/api" in body and b"/_emulator" in body
+    assert b"/api" in body and b"/_emulator" in body and b"/_emulator/ui" in body
+    status, content_type, body = await call(session, emu, "GET", "/", headers={"Accept": "text/html,*/*"})
+    assert status == 200 and content_type == "text/html"
+    assert b'<a href=/_emulator/ui>The front panel</a>' in body

@@ -148,6 +148,40 @@ def test_running_context_manager_starts_and_stops():
         requests.get(url + "/_emulator/health", timeout=5)
 
 
+def test_running_takes_free_ports_whatever_settings_it_gets():
+    """Two emulators at once from Settings that name no port: neither takes 8080/8443, so they
+    never collide (with each other, or with a helios-emulator already running)."""
+    from emulator import Settings as ReExported, running as re_exported  # where the README imports them
+
+    assert (ReExported, re_exported) == (Settings, running)
+    with running(Settings(clock="virtual")) as one, re_exported(ReExported(auth="none")) as two:
+        ports = {one.emulator.ports["http"], one.emulator.ports["https"], two.emulator.ports["http"],
+                 two.emulator.ports["https"]}
+        assert len(ports) == 4 and not ports & {8080, 8443}
+
+
+def test_a_failing_test_shows_the_tail_of_the_journal(tmp_path):
+    (tmp_path / "test_failing.py").write_text(textwrap.dedent("""
+        import pytest, requests
+        from requests.auth import HTTPDigestAuth
+
+        def test_wrong_password(helios):
+            helios.press("5")
+            reply = requests.get(helios.url + "/api/switch/caps", auth=HTTPDigestAuth("admin", "nope"), timeout=5)
+            assert reply.status_code == 200
+
+        def test_passes(helios):
+            helios.press("6")
+    """), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_failing.py"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert "1 failed, 1 passed" in done.stdout, done.stdout + done.stderr
+    section = done.stdout.split("helios journal (last ")[1]
+    assert section.count("helios journal") == 0  # only the failing test has one
+    assert "GET /api/switch/caps 401 code=9 account=- " in section
+    assert 'reason="wrong password for \'admin\'"' in section
+
+
 # -- the handle's methods --------------------------------------------------------------------------------
 
 

@@ -20,7 +20,9 @@ import time
 import aiohttp
 import pytest
 
+from emulator.api.params import MAX_PARTS
 from emulator.app import Emulator
+from emulator.control.journal import PAGE_BYTES
 from emulator.settings import Settings
 
 TOTAL = 100_000
@@ -125,5 +127,87 @@ async def test_100k_requests_keep_memory_journal_and_channels_bounded():
         assert load.max_channels < 1000, figures  # abandoned channels expire; far below the device's cap
         assert load.max_pending < 5000, figures  # the clock's timers do not pile up
         assert channels_after == 0
+    finally:
+        await emu.stop()
+
+
+# -- the journal under the largest requests the limits allow ------------------------------------------
+
+BIG_FIELD = 64 * 1024 - 128  # two multipart text fields and their headers: just under 128 KiB
+LARGEST = 2400
+JOURNAL_GROWTH_MB = 40  # 1,000 entries of at most 64 values of 256 characters, and the process's noise
+READ_GROWTH_MB = 90  # and what reading it page by page leaves behind (the pages, each entry with its kept reply, come and go)
+
+
+def largest_bodies() -> list[tuple[str, bytes, str]]:
+    """(query, body, content type) of the largest requests an unauthenticated client may send to
+    /api/system/info, each with an 8 KB query string: two text fields of 64 KiB (the multipart
+    limit is one blob's 64 KiB plus 64 KiB), the most parts a multipart body may have (128) with
+    1 KB each, a form of 64 KiB in 100 fields. The values are not ASCII: 2 bytes a character in
+    memory."""
+    boundary = "soakBoundary"
+
+    def multipart(fields: list[tuple[str, str]]) -> bytes:
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{n}"\r\n\r\n{v}\r\n' for n, v in fields]
+        return ("".join(parts) + f"--{boundary}--\r\n").encode()
+
+    query = "q=" + "é" * 1340  # 8 KB once escaped, just under the request-line limit (8190)
+    multipart_type = f"multipart/form-data; boundary={boundary}"
+    return [
+        (query, multipart([("a", "é" * (BIG_FIELD // 2)), ("b", "ü" * (BIG_FIELD // 2))]), multipart_type),
+        (query, multipart([(f"f{i}", "é" * 470) for i in range(MAX_PARTS)]), multipart_type),
+        (query, "&".join(f"k{i}=" + "%C3%A9" * 106 for i in range(100)).encode(), "application/x-www-form-urlencoded"),
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads resident memory from /proc (Linux)")
+async def test_the_journal_stays_bounded_under_the_largest_requests():
+    """2,400 of the largest requests the limits allow: resident memory grows by the journal's
+    bound, not by what the requests carried (it reached 300 MB at 1,000 such requests), and the
+    journal, read page by page, stays within its bounds."""
+    emu = Emulator(Settings(port=0, https_port=None, auth="none", clock="virtual"))
+    await emu.start()
+    try:
+        bodies = largest_bodies()
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=8)) as session:
+            async def send(i: int) -> None:
+                query, body, content_type = bodies[i % len(bodies)]
+                async with session.post(f"{emu.url}/api/system/info?{query}", data=body,
+                                        headers={"Content-Type": content_type}) as r:
+                    assert r.status == 200 and (await r.json())["success"] is True
+
+            for i in range(30):  # warm up: the first pages of every kind of request
+                await send(i)
+            gc.collect()
+            before = rss_mb()
+            for start in range(0, LARGEST, 8):
+                await asyncio.gather(*(send(i) for i in range(start, start + 8)))
+            gc.collect()
+            after = rss_mb()
+
+            pages = read_entries = largest_page = 0
+            url = emu.url + "/_emulator/journal?after=0"  # pages of 1,000 entries or about 8 MB
+            while url:  # the client keeps nothing: what grows here is the emulator's
+                async with session.get(url) as r:
+                    largest_page = max(largest_page, r.content_length or 0)
+                    page = await r.json()
+                    url = str(r.links["next"]["url"]) if "next" in r.links else ""
+                assert all(len(e["params"]) <= 64 and all(len(v) <= 257 for v in e["params"].values()) for e in page)
+                read_entries += len(page)
+                pages += 1
+            del page
+            gc.collect()
+            read = rss_mb()
+
+        figures = (f"RSS {before:.1f} MB before, {after:.1f} MB after {LARGEST} requests, {read:.1f} MB after "
+                   f"reading the journal in {pages} pages (at most {largest_page / 2**20:.1f} MiB); journal {len(emu.journal)} entries, "
+                   f"{emu.journal.bytes / 2**20:.1f} MiB counted")
+        print(figures)
+        assert after - before < JOURNAL_GROWTH_MB, figures
+        assert read - before < READ_GROWTH_MB, figures
+        assert read_entries == len(emu.journal) == 1000
+        assert largest_page < 3 * PAGE_BYTES, figures  # JSON of about PAGE_BYTES of entries
+        assert emu.journal.bytes <= emu.settings.journal_bytes
     finally:
         await emu.stop()

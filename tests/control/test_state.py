@@ -1,6 +1,6 @@
 """The device's state from outside: GET /_emulator/state to look, PUT it back to restore,
 POST /_emulator/reset for a clean device; and --state-dir, which keeps what a user configured
-(configuration, display image, installed firmware) across a restart of the emulator, written
+(configuration, display image, installed firmware, certificates) across a restart of the emulator, written
 atomically, with the command line still winning over the saved file.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime
 import io
 import json
 import threading
@@ -16,6 +17,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from lxml import etree
 from PIL import Image
 
@@ -199,6 +204,14 @@ async def test_put_only_part_of_a_state(dev):
     {"config": {"displayImage": "***"}},
     {"switches": [{"switch": 99, "active": True}]},
     {"ports": [{"port": "nope", "state": True}]},
+    {"switchs": [{"switch": 1, "active": True}]},
+    {"config": {"swVersion": "2.50"}},
+    {"config": {"displayImage": base64.b64encode(gif(100, 100)).decode()}},
+    {"config": {"deviceName": "Gate"}},
+    {"switches": [{"switch": 1, "active": "yes"}]},
+    {"switches": [{"switch": 1, "actve": True}]},
+    {"switches": [{"active": True}]},
+    {"registrations": [{"account": 9, "registered": False}]},
 ])
 async def test_a_bad_state_is_400_and_changes_nothing_of_the_config(dev, bad):
     before = await dev.state()
@@ -206,6 +219,26 @@ async def test_a_bad_state_is_400_and_changes_nothing_of_the_config(dev, bad):
     assert status == 400 and "error" in body
     after = await dev.state()
     assert after["config"] == before["config"]
+
+
+@pytest.mark.parametrize(("bad", "message"), [
+    ({"switchs": []}, "state: switchs: unknown key; did you mean 'switches'?"),
+    ({"switches": [{"switch": 1, "actve": True}]}, "switches[0]: actve: unknown key; did you mean 'active'?"),
+    ({"switches": [{"switch": 1, "active": 1}]}, "switches[0].active: expected bool, got 1"),
+    ({"config": {"swVersion": "2.50"}}, "config: swVersion: '2.50' is not a firmware version like 2.50.0.76.2"),
+    ({"config": {"displayImage": base64.b64encode(gif(100, 100)).decode()}},
+     "config: displayImage: not a GIF of the display's size"),
+])
+async def test_a_bad_state_says_what_is_wrong(dev, bad, message):
+    status, body = await dev.control("PUT", "/state", json=bad)
+    assert (status, body["error"]) == (400, message)
+
+
+async def test_a_bad_state_changes_nothing_at_all(dev):
+    status, _ = await dev.control("PUT", "/state", json={"switches": [{"switch": 1, "active": True},
+                                                                      {"switch": 99, "active": True}]})
+    assert status == 400
+    assert await dev.switch_active(1) is False  # the good item before the bad one was not applied either
 
 
 # -- POST /_emulator/reset -------------------------------------------------------------------------------
@@ -278,6 +311,27 @@ async def test_state_dir_keeps_config_display_image_and_firmware(start, tmp_path
     assert await second.switch_duration(1) == 7
     assert base64.b64decode((await second.state())["config"]["displayImage"]) == picture
     assert not list(tmp_path.glob(".config-*"))  # no temporary files left behind
+
+
+async def test_state_dir_keeps_the_certificates(start, tmp_path):
+    """cert/ca and cert/user are configuration: kept in the state directory across restarts."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Kept")])
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=9))
+            .sign(key, hashes.SHA256())).public_bytes(serialization.Encoding.PEM)
+    pem_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    first = await start(state_dir=tmp_path)
+    ca = await first.result("/api/cert/ca", method="PUT", params={"id": "@root"}, data=form(**{"blob-cert": cert}))
+    user = await first.result("/api/cert/user", method="PUT", data=form(**{"blob-cert": cert, "blob-pk": pem_key}))
+    await first.emu.stop()
+
+    second = await start(state_dir=tmp_path)
+    assert await second.result("/api/cert/ca") == ca
+    assert await second.result("/api/cert/user") == user
+    assert second.emu.device.certificates.user.certificates[0].key is not None
 
 
 async def test_state_dir_file_is_always_whole_json(start, tmp_path):

@@ -86,7 +86,7 @@ def test_apply_restarts_into_the_new_version():
     assert device.check_firmware().file_id == upload.file_id
     device.apply_firmware(upload.file_id)
     assert device.identity.sw_version == "2.51.0.80.1"
-    assert device.identity.firmware_package == "2.51.0.80.1"
+    assert device.identity.firmware_package == "verso"  # the model family's package, not a version
     assert not device.online
     assert downs == [False]
     clock.advance(device.profile.timing.restart_seconds - 0.01)

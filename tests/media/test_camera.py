@@ -121,7 +121,7 @@ async def test_snapshot_by_post_form(api):
     reply = await api.post("/api/camera/snapshot", data={"width": "352", "height": "288", "source": "external"})
     assert reply.status == 200 and reply.content_type == "image/jpeg"
     assert decode(reply.body).size == (352, 288)
-    reply = await api.post("/api/camera/caps")
+    reply = await api.post("/api/camera/caps", data={})
     assert sizes(reply.result) == VERSO_SIZES
 
 

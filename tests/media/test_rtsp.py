@@ -17,6 +17,7 @@ import subprocess
 import av
 import pytest
 
+from emulator.control.journal import describe
 from emulator.media import frames
 from emulator.media.video import split_annex_b
 
@@ -239,6 +240,9 @@ async def test_unknown_paths_are_404_and_options_answers_without_credentials(mak
     assert (await viewer.request("DESCRIBE", emu.urls["rtsp"] + "/h263_stream"))[0] == 404
     assert (await viewer.request("DESCRIBE"))[0] == 401
     viewer.close()
+    refused = emu.journal.find("rtsp", event="refused")[-1]
+    assert (refused["status"], refused["reason"]) == (401, "no credentials")
+    assert describe(refused).startswith("rtsp refused method=DESCRIBE ")  # the pytest plugin's report line
 
 
 async def test_garbage_on_the_rtsp_port_is_400_and_the_connection_closes(make_emulator):
@@ -263,12 +267,14 @@ async def test_a_model_without_a_camera_has_no_rtsp_listener(make_emulator):
     assert "rtsp" not in emu.ports
 
 
-def test_the_command_line_listens_for_rtsp_on_8554_unless_told(monkeypatch):
-    from emulator.cli import parser, settings_from
+def test_the_command_line_listens_for_rtsp_on_8554_unless_told():
+    from emulator.cli import parse_args, settings_from
 
-    monkeypatch.delenv("HELIOS_RTSP_PORT", raising=False)
-    assert settings_from(parser().parse_args([])).rtsp_port == 8554
-    assert settings_from(parser().parse_args(["--rtsp-port", "0"])).rtsp_port == 0
-    assert settings_from(parser().parse_args(["--no-rtsp"])).rtsp_port is None
-    monkeypatch.setenv("HELIOS_RTSP_PORT", "554")
-    assert settings_from(parser().parse_args([])).rtsp_port == 554
+    def rtsp_port(argv, **environ):
+        return settings_from(parse_args(argv, environ)).rtsp_port
+
+    assert rtsp_port([]) == 8554
+    assert rtsp_port(["--rtsp-port", "0"]) == 0
+    assert rtsp_port(["--no-rtsp"]) is None
+    assert rtsp_port([], HELIOS_RTSP_PORT="554") == 554
+    assert rtsp_port([], HELIOS_NO_RTSP="1") is None

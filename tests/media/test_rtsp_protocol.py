@@ -291,6 +291,19 @@ def test_basic_service_takes_basic_and_refuses_accounts_without_the_camera_privi
     assert m.send("DESCRIBE", Authorization=door)[0] == 403
 
 
+def test_a_refused_request_says_why_in_the_journal():
+    accounts = (Account("admin", "2n", frozenset({"camera"})), Account("door", "pw", frozenset({"switch-control"})))
+    m = Machine(auth="basic", accounts=accounts)
+    m.send("DESCRIBE")
+    m.send("DESCRIBE", Authorization="Basic " + base64.b64encode(b"admin:wrong").decode())
+    m.send("DESCRIBE", Authorization="Basic " + base64.b64encode(b"door:pw").decode())
+    refused = [e for e in m.journal if e["event"] == "refused"]
+    assert [e["status"] for e in refused] == [401, 401, 403]
+    assert refused[0]["reason"] == "no credentials"
+    assert "password" in refused[1]["reason"]
+    assert refused[2]["reason"] == "missing privilege: 'door' lacks camera"
+
+
 def test_a_disabled_camera_service_streams_nothing():
     m = Machine()
     m.device.security.services["camera"] = Service(enabled=False, transport="http", auth="none")

@@ -1,17 +1,21 @@
 """Fault injection, Toxiproxy style: one small file per fault kind, one registry, one store.
 
-Request faults wrap matching /api requests (path glob, methods), `times` then recover,
-`probability` with a `seed`. Device faults act once when added. Event faults bend the delivery of
-events to subscription channels. Stream faults stall or cut live RTSP streams.
+Request faults wrap matching /api requests (path glob, methods, optionally only authenticated
+ones) that the device accepts (past its path, method, service, licence, transport, credential and
+privilege checks: a Digest challenge round trip's 401, or a refusal, is neither faulted nor
+counted), `times` then recover, `probability` with a `seed`. Device faults act once when added.
+Event faults bend the delivery of events to subscription channels. Stream faults stall or cut live
+RTSP streams.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 from typing import TYPE_CHECKING, Any
 
 from emulator.control.faults.bad_json import BadJson
-from emulator.control.faults.base import DeviceFault, Fault, FaultError, RequestFault
+from emulator.control.faults.base import COMMON, DeviceFault, Fault, FaultError, Param, RequestFault
 from emulator.control.faults.content_type import ContentType
 from emulator.control.faults.delay import Delay
 from emulator.control.faults.error import Error
@@ -27,9 +31,12 @@ from emulator.control.faults.snapshot import Snapshot
 from emulator.control.faults.status import Status
 from emulator.control.faults.stream import Stream
 from emulator.control.faults.truncate import Truncate
+from emulator.errors import did_you_mean
 
 if TYPE_CHECKING:
     from emulator.app import Emulator
+
+log = logging.getLogger("emulator.control")
 
 KINDS: dict[str, type[Fault]] = {cls.kind: cls for cls in (
     Delay, SlowBody, Reset, Hang, Truncate,  # transport
@@ -39,7 +46,7 @@ KINDS: dict[str, type[Fault]] = {cls.kind: cls for cls in (
     Stream,  # live video (RTSP)
 )}
 
-__all__ = ["KINDS", "Faults", "Fault", "FaultError", "RequestFault", "DeviceFault"]
+__all__ = ["COMMON", "KINDS", "Faults", "Fault", "FaultError", "Param", "RequestFault", "DeviceFault"]
 
 
 class Faults:
@@ -55,8 +62,10 @@ class Faults:
         kind = spec.get("kind")
         cls = KINDS.get(kind) if isinstance(kind, str) else None
         if cls is None:
-            raise FaultError(f"kind: one of {', '.join(KINDS)}")
+            raise FaultError(f"kind: one of {', '.join(KINDS)}" + (did_you_mean(kind, KINDS) if isinstance(kind, str)
+                                                                  else ""))
         fault = cls(next(self._ids), spec)
+        log.info("fault %d added: %s", fault.id, spec, extra={"fields": {"fault": fault.describe()}})
         if isinstance(fault, DeviceFault):
             fault.act(self.emulator)
             fault.hits = 1
@@ -70,14 +79,20 @@ class Faults:
         return list(self.active.values())
 
     def remove(self, fault_id: int) -> bool:
-        return self.active.pop(fault_id, None) is not None
+        removed = self.active.pop(fault_id, None) is not None
+        if removed:
+            log.info("fault %d removed", fault_id)
+        return removed
 
     def clear(self) -> None:
+        if self.active:
+            log.info("faults removed: %s", ", ".join(str(i) for i in self.active))
         self.active.clear()
 
-    def for_request(self, method: str, path: str) -> list[RequestFault]:
-        """The request faults that hit this request, each counted once."""
-        hit = [f for f in self.active.values() if isinstance(f, RequestFault) and f.matches(method, path)]
+    def for_request(self, method: str, path: str, authenticated: bool) -> list[RequestFault]:
+        """The request faults that hit this request (one the device accepted; `authenticated`: as
+        an account), each counted once."""
+        hit = [f for f in self.active.values() if isinstance(f, RequestFault) and f.matches(method, path, authenticated)]
         for fault in hit:
             self._count(fault)
         return hit
@@ -103,3 +118,4 @@ class Faults:
         fault.hits += 1
         if fault.times is not None and fault.hits >= fault.times:
             self.active.pop(fault.id, None)  # applied `times` times: the fault recovers
+            log.info("fault %d (%s) applied %d times: removed", fault.id, fault.kind, fault.hits)

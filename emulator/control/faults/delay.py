@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from emulator.control.faults.base import FaultError, RequestFault
+from emulator.control.faults.base import FaultError, Param, RequestFault
 
 
 class Delay(RequestFault):
     kind = "delay"
-    params = {"ms": (float, 1000.0), "jitter_ms": (float, 0.0)}
+    params = {"ms": Param(float, 1000.0, "milliseconds before the reply"),
+              "jitter_ms": Param(float, 0.0, "up to this many milliseconds more, drawn at random (seeded)")}
 
     def check(self) -> None:
         if self.values["ms"] < 0 or self.values["jitter_ms"] < 0:

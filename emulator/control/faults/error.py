@@ -7,13 +7,15 @@ import json
 from aiohttp import web
 
 from emulator.api.replies import JSON
-from emulator.control.faults.base import REQUIRED, FaultError, RequestFault
+from emulator.control.faults.base import REQUIRED, FaultError, Param, RequestFault
 from emulator.errors import ErrorCode
 
 
 class Error(RequestFault):
     kind = "error"
-    params = {"code": (int, REQUIRED), "param": (str, None), "description": (str, None)}
+    params = {"code": Param(int, REQUIRED, "the 2N error code (any, even one the manual does not define)"),
+              "param": Param(str, None, "the error's `param`; left out of the envelope when not given"),
+              "description": Param(str, None, "the error's `description`; the manual's for the code when not given")}
 
     def check(self) -> None:
         if not 0 <= self.values["code"] <= 2**31:

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from emulator.control.faults.base import Fault, FaultError
+from emulator.control.faults.base import Fault, FaultError, Param
 
 MODES = ("drop", "duplicate", "delay")
 
@@ -13,11 +13,12 @@ MODES = ("drop", "duplicate", "delay")
 class Events(Fault):
     kind = "events"
     scope = "events"
-    params = {"mode": (str, "drop"), "events": (list, None), "seconds": (float, 1.0)}
+    params = {"mode": Param(str, "drop", "drop: channels never get the event; duplicate: they get it twice; "
+                            "delay: they get it `seconds` late", MODES),
+              "events": Param(list, None, "the event types hit (\"KeyPressed\", ...); every type when left out"),
+              "seconds": Param(float, 1.0, "the delay of mode delay, in device seconds")}
 
     def check(self) -> None:
-        if self.values["mode"] not in MODES:
-            raise FaultError(f"mode: one of {', '.join(MODES)}")
         if self.values["seconds"] < 0:
             raise FaultError("seconds: not negative")
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 
 from emulator.api.dispatch import drop
-from emulator.control.faults.base import FaultError, RequestFault
+from emulator.control.faults.base import FaultError, Param, RequestFault
 
 POLL = 0.05
 
 
 class Hang(RequestFault):
     kind = "hang"
-    params = {"seconds": (float, 600.0)}
+    params = {"seconds": Param(float, 600.0, "close the connection after this long at the latest (0 to 86400)")}
 
     def check(self) -> None:
         if not 0 < self.values["seconds"] <= 86400:

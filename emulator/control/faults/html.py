@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from emulator.control.faults.base import RequestFault
+from emulator.control.faults.base import Param, RequestFault
 
 PAGE = b"<!DOCTYPE html><html><head><title>2N</title></head><body><h1>Login</h1></body></html>"
 
 
 class Html(RequestFault):
     kind = "html"
-    params = {"status": (int, 200)}
+    params = {"status": Param(int, 200, "the HTTP status of the page")}
 
     async def apply(self, request, respond, emulator):
         return web.Response(status=self.values["status"], body=PAGE,

@@ -4,12 +4,13 @@ back with a fresh boot (uptime 0, event ids from 1)."""
 
 from __future__ import annotations
 
-from emulator.control.faults.base import DeviceFault, FaultError
+from emulator.control.faults.base import DeviceFault, FaultError, Param
 
 
 class Reboot(DeviceFault):
     kind = "reboot"
-    params = {"seconds": (float, None)}
+    params = {"seconds": Param(float, None, "how long the device is down, 0 to 3600; the profile's "
+                               "restart_seconds when not given")}
 
     def check(self) -> None:
         seconds = self.values["seconds"]

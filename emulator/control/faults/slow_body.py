@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from emulator.control.faults.base import FaultError, RequestFault, send_by_hand
+from emulator.control.faults.base import FaultError, Param, RequestFault, send_by_hand
 
 
 class SlowBody(RequestFault):
     kind = "slow_body"
-    params = {"chunk": (int, 16), "interval_ms": (float, 200.0)}
+    params = {"chunk": Param(int, 16, "bytes per piece"),
+              "interval_ms": Param(float, 200.0, "milliseconds between pieces")}
 
     def check(self) -> None:
         if self.values["chunk"] < 1 or self.values["interval_ms"] < 0:

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from emulator.control.faults.base import FaultError, RequestFault
+from emulator.control.faults.base import Param, RequestFault
 
 
 class Snapshot(RequestFault):
     kind = "snapshot"
     default_path = "/api/camera/snapshot"
-    params = {"mode": (str, "corrupt")}
-
-    def check(self) -> None:
-        if self.values["mode"] not in ("corrupt", "truncate"):
-            raise FaultError("mode: corrupt or truncate")
+    params = {"mode": Param(str, "corrupt", "corrupt: 64 bytes flipped in the middle; truncate: the JPEG cut "
+                            "in half", ("corrupt", "truncate"))}
 
     async def apply(self, request, respond, emulator):
         reply = await respond()

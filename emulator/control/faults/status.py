@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from emulator.control.faults.base import FaultError, RequestFault
+from emulator.control.faults.base import FaultError, Param, RequestFault
 
 
 class Status(RequestFault):
     kind = "status"
-    params = {"status": (int, 500), "body": (str, "")}
+    params = {"status": Param(int, 500, "the HTTP status, 100 to 599"),
+              "body": Param(str, "", "the reply's body (text/plain)")}
 
     def check(self) -> None:
         if not 100 <= self.values["status"] <= 599:

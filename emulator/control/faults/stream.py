@@ -7,7 +7,7 @@ It hits the sessions playing when it is added and those that start playing while
 
 from __future__ import annotations
 
-from emulator.control.faults.base import Fault, FaultError
+from emulator.control.faults.base import Fault, FaultError, Param
 
 MODES = ("stall", "cut")
 
@@ -16,10 +16,10 @@ class Stream(Fault):
     kind = "stream"
     scope = "stream"
     default_path = "/*"
-    params = {"mode": (str, "stall"), "seconds": (float, 5.0)}
+    params = {"mode": Param(str, "stall", "stall: no pictures for `seconds`, then a key frame; cut: the RTSP "
+                            "connection closes", MODES),
+              "seconds": Param(float, 5.0, "how long a stall lasts, in device seconds (0 to 86400)")}
 
     def check(self) -> None:
-        if self.values["mode"] not in MODES:
-            raise FaultError(f"mode: one of {', '.join(MODES)}")
         if not 0 < self.values["seconds"] <= 86400:
             raise FaultError("seconds: between 0 and 86400")

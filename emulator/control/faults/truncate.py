@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from emulator.api.dispatch import drop
-from emulator.control.faults.base import FaultError, RequestFault, send_by_hand
+from emulator.control.faults.base import FaultError, Param, RequestFault, send_by_hand
 
 
 class Truncate(RequestFault):
     kind = "truncate"
-    params = {"fraction": (float, 0.5)}
+    params = {"fraction": Param(float, 0.5, "the part of the body that is sent, from 0 up to (not including) 1")}
 
     def check(self) -> None:
         if not 0 <= self.values["fraction"] < 1:
