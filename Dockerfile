@@ -1,6 +1,7 @@
-# helios-emulator: a 2N Helios IP intercom for CI, on ports 8080 (HTTP) and 8443 (HTTPS).
+# helios-emulator: a 2N Helios IP intercom for CI, on ports 8080 (HTTP), 8443 (HTTPS) and 8554
+# (RTSP, live H.264 at /h264_stream; a device uses 554).
 #   docker build -t helios-emulator .
-#   docker run --rm -p 8080:8080 -p 8443:8443 helios-emulator
+#   docker run --rm -p 8080:8080 -p 8443:8443 -p 8554:8554 helios-emulator
 # Every option is an environment variable too: HELIOS_PROFILE, HELIOS_AUTH, HELIOS_USER, ...
 # The control plane (/_emulator) answers only clients inside the container unless given a token:
 #   docker run --rm -p 8080:8080 -e HELIOS_CONTROL_TOKEN=t0ken helios-emulator
@@ -31,13 +32,14 @@ ENV PATH=/opt/helios/bin:$PATH \
     HELIOS_HOST=0.0.0.0 \
     HELIOS_PORT=8080 \
     HELIOS_HTTPS_PORT=8443 \
+    HELIOS_RTSP_PORT=8554 \
     HELIOS_STATE_DIR=/var/lib/helios/state
 USER 10001
 WORKDIR /var/lib/helios
 # The state directory keeps the HTTPS certificate and the configuration across restarts; custom
 # profiles can be mounted into /var/lib/helios/profiles (HELIOS_PROFILE=/var/lib/helios/profiles/x.toml).
 VOLUME ["/var/lib/helios"]
-EXPOSE 8080 8443
+EXPOSE 8080 8443 8554
 # Liveness: healthy = the liveness endpoint says every listener serves AND /api/system/info answers
 # the 2N envelope, or the emulated device is rebooting on a test's request (see
 # emulator/healthcheck.py). /_emulator/ready is the readiness endpoint (503 while it reboots).

@@ -2,7 +2,8 @@
 
 Runs, in one go and each against an emulator in its own process: start-up time and idle memory,
 HTTP throughput and latency against a bare aiohttp app (interleaved), the uvloop variant (if
-uvloop is installed), long-poll fan-out with 1,000 channels, and the camera (snapshots, MJPEG).
+uvloop is installed), long-poll fan-out with 1,000 channels, the camera (snapshots, MJPEG), and live
+video over RTSP (viewers' CPU, start to first frame).
 Prints a Markdown report with PASS/FAIL per target and writes benchmarks/results/results.md,
 results.json and plot.png. Bounded: about 9 minutes, or about 2 with --quick. See
 benchmarks/README.md for what each figure means.
@@ -23,10 +24,10 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import camera, fanout, startup, throughput
+from benchmarks import camera, fanout, rtsp, startup, throughput
 from benchmarks.proc import ROOT, machine
 
-SECTIONS = ("startup", "http", "uvloop", "fanout", "camera")
+SECTIONS = ("startup", "http", "uvloop", "fanout", "camera", "rtsp")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -44,19 +45,20 @@ class Plan:
     fanout_in_process_rounds: int  # 0 = skip the in-process comparison
     camera_requests: int
     camera_seconds: float
+    rtsp_joins: int = 5
 
 
-FULL = Plan("full", budget=570, startup_repeats=5, http_seconds=2, http_repeats=5, warm_up=1,
+FULL = Plan("full", budget=620, startup_repeats=5, http_seconds=2, http_repeats=5, warm_up=1,
             uvloop_configs=(("/api/system/info", "none", 64), ("/api/switch/status", "digest", 64)),
             fanout_rounds=20, fanout_pairs=2, fanout_in_process_rounds=5, camera_requests=30,
             camera_seconds=5.0)
-QUICK = Plan("quick", budget=170, startup_repeats=3, http_seconds=1, http_repeats=3, warm_up=1,
+QUICK = Plan("quick", budget=190, startup_repeats=3, http_seconds=1, http_repeats=3, warm_up=1,
              uvloop_configs=(("/api/system/info", "none", 64), ("/api/switch/status", "digest", 64)),
              fanout_rounds=5, fanout_pairs=1, fanout_in_process_rounds=0, camera_requests=5,
-             camera_seconds=2.5)
+             camera_seconds=2.5, rtsp_joins=3)
 
 # Share of the budget each section may use before the next starts (the rest is slack).
-SHARES = {"startup": 0.09, "http": 0.53, "uvloop": 0.11, "fanout": 0.10, "camera": 0.17}
+SHARES = {"startup": 0.09, "http": 0.49, "uvloop": 0.10, "fanout": 0.09, "camera": 0.15, "rtsp": 0.08}
 
 MB = 1e6  # the targets' MB are decimal megabytes
 
@@ -151,6 +153,11 @@ def run_camera(plan: Plan, deadline: float) -> dict:
                                       max(20.0, deadline - time.monotonic()), log=None))
 
 
+def run_rtsp(plan: Plan, deadline: float) -> dict:
+    return asyncio.run(rtsp.measure(plan.camera_seconds, (1, 10, 50), plan.rtsp_joins,
+                                    max(30.0, deadline - time.monotonic())))
+
+
 # -- the report ----------------------------------------------------------------------------------
 
 
@@ -160,13 +167,25 @@ def fmt(value: float, spec: str = ".1f", unit: str = "") -> str:
     return f"{value:{spec}}{unit}"
 
 
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("**PASS**" if ok else "**FAIL**")
+
+
+def fifty_vs_one(name: str, rows: list[dict], fps: int, unit: str, limit: float) -> tuple[str, str, str, str]:
+    """A viewers target: 50 viewers' CPU over one viewer's, every viewer near full rate."""
+    one = next((r for r in rows if r["viewers"] == 1 and not r.get("skipped")), None)
+    fifty = next((r for r in rows if r["viewers"] == 50 and not r.get("skipped")), None)
+    wanted = f"< {limit:g}x, every viewer at ~{fps} {unit}"
+    if not (one and fifty and one.get("cpu") and fifty.get("cpu") is not None):
+        return name, "not measured", wanted, "n/a"
+    ratio = fifty["cpu"] / one["cpu"]
+    return (name, f"{ratio:.2f}x ({fifty['cpu']:.3f} vs {one['cpu']:.3f} cores; slowest of 50 viewers got "
+                  f"{fifty['fps_min']:.1f} {unit})", wanted, verdict(ratio < limit and fifty["fps_min"] >= 0.9 * fps))
+
+
 def targets(res: dict) -> list[tuple[str, str, str, str]]:
     """(target, measured, limit, PASS/FAIL/n/a)."""
     out = []
-
-    def verdict(ok: bool | None) -> str:
-        return "n/a" if ok is None else ("**PASS**" if ok else "**FAIL**")
-
     rows = res.get("http", {}).get("rows", [])
     for auth, label in (("none", "no auth"), ("digest", "Digest (the path is public)")):
         mine = [r for r in rows if r["path"] == "/api/system/info" and r["auth"] == auth]
@@ -204,18 +223,16 @@ def targets(res: dict) -> list[tuple[str, str, str, str]]:
         measured = "not measured"
     out.append(("fan-out p99, 1,000 channels waiting (emulator in its own process, asyncio; judged as written, "
                 "the bare aiohttp baseline beside it)", measured, "< 20 ms", verdict(fan["p99"] < 20) if fan else "n/a"))
-    cam = res.get("camera", {}).get("mjpeg", [])
-    one = next((r for r in cam if r["viewers"] == 1 and not r.get("skipped")), None)
-    fifty = next((r for r in cam if r["viewers"] == 50 and not r.get("skipped")), None)
-    if one and fifty and one.get("cpu") and fifty.get("cpu") is not None:
-        ratio = fifty["cpu"] / one["cpu"]
-        full_rate = fifty["fps_min"] >= 0.9 * camera.STREAM_FPS
-        out.append(("MJPEG CPU, 50 viewers vs 1 (10 fps, 640x480)",
-                    f"{ratio:.2f}x ({fifty['cpu']:.3f} vs {one['cpu']:.3f} cores; slowest of 50 viewers got "
-                    f"{fifty['fps_min']:.1f} fps)", "< 3x, every viewer at ~10 fps",
-                    verdict(ratio < 3 and full_rate)))
-    else:
-        out.append(("MJPEG CPU, 50 viewers vs 1", "not measured", "< 3x", "n/a"))
+    out.append(fifty_vs_one("MJPEG CPU, 50 viewers vs 1 (10 fps, 640x480)", res.get("camera", {}).get("mjpeg", []),
+                             camera.STREAM_FPS, "fps", 3))
+    rt = res.get("rtsp", {})
+    out.append(fifty_vs_one("RTSP CPU, 50 viewers of one stream vs 1 (H.264 640x480, 15 fps, TCP)",
+                            rt.get("viewers", []), rtsp.STREAM_FPS, "pictures/s", 2))
+    firsts = rt.get("first_frame", {})
+    worst = max(firsts.get("cold", []) + firsts.get("warm", []), default=None)
+    out.append(("RTSP start to first frame for a new viewer (connect to its first complete picture, worst of "
+                "starting and joining a stream)", fmt(worst * 1000 if worst is not None else None, ".0f", " ms"),
+                "< 1 s", verdict(worst < 1.0) if worst is not None else "n/a"))
     st = res.get("startup", {}).get("emulator (HTTP + HTTPS)")
     out.append(("start to ready (spawn to /_emulator/health 200, HTTP + HTTPS, median)",
                 fmt(st["ready_s"] * 1000, ".0f", " ms") if st else "not measured", "< 1 s",
@@ -318,6 +335,18 @@ def render(res: dict) -> str:
         L += ["", f"### MJPEG viewers at {cam['fps']} fps, {cam['stream_size']}, {cam['seconds']:g} s each", "",
               "CPU = the emulator's utime + stime per wall second (1.0 = one core), from /proc in 10 ms ticks.", ""]
         L += camera.MJPEG_HEAD + [camera.mjpeg_row(cam["idle"])] + [camera.mjpeg_row(r) for r in cam["mjpeg"]]
+        L.append("")
+
+    rt = res.get("rtsp")
+    if rt:
+        firsts = rt.get("first_frame", {})
+        L += ["## Live video (RTSP)", "", "benchmarks/rtsp.py: the emulator in its own process, auth none; "
+              "viewers are plain sockets over TCP that decode nothing.", "",
+              "### Start to first frame (connect to the last packet of the first picture)", ""]
+        L += rtsp.FIRST_HEAD + [rtsp.first_row("starts the stream (first viewer)", firsts.get("cold", [])),
+                                rtsp.first_row("joins a running stream", firsts.get("warm", []))]
+        L += ["", f"### Viewers of {rt['stream_size']} at {rt['fps']} fps, {rt['seconds']:g} s each", ""]
+        L += rtsp.VIEWERS_HEAD + [rtsp.viewers_row(r) for r in rt.get("viewers", [])]
         L.append("")
 
     st = res.get("startup")
@@ -514,6 +543,7 @@ def main(argv: list[str] | None = None) -> None:
         log("(the uvloop HTTP comparison runs inside the http section: add http to --only)")
     section("fanout", run_fanout, plan, deadlines.get("fanout", 0), with_uvloop)
     section("camera", run_camera, plan, deadlines.get("camera", 0))
+    section("rtsp", run_rtsp, plan, deadlines.get("rtsp", 0))
     res["seconds"] = time.monotonic() - started
     res["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     args.out.mkdir(parents=True, exist_ok=True)

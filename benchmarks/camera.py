@@ -29,6 +29,8 @@ from pathlib import Path
 
 import aiohttp
 
+from benchmarks.proc import stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 STREAM_SIZE = (640, 480)
 STREAM_FPS = 10
@@ -233,12 +235,7 @@ async def measure(profile: str = "verso", requests: int = 30, seconds: float = 5
         out["total_seconds"] = time.monotonic() - started
         say(f"\n(total {out['total_seconds']:.0f} s)")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
     return out
 
 

@@ -24,6 +24,16 @@ HEALTH = "/_emulator/health"
 
 
 
+def stop_process(proc: subprocess.Popen) -> None:
+    """End a server process: SIGTERM, then SIGKILL if it has not exited within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,5 +1,5 @@
-"""One emulated intercom: the device, its HTTP and HTTPS listeners, the web application and the
-control plane.
+"""One emulated intercom: the device, its HTTP, HTTPS and RTSP listeners, the web application and
+the control plane.
 
 `Emulator(settings)` builds everything; `await emulator.start()` opens the listeners and boots the
 device; `await emulator.stop()` shuts down cleanly. The command line, the Python handle and the
@@ -57,6 +57,10 @@ class Emulator:
         self.auth = Authenticator(self.clock, sec.realm, sec.digest_algorithm, sec.nonce_lifetime,
                                   device.rng.randbytes)
         self.camera = Camera(device)
+        # The RTSP server (media/rtsp.py), built at start when the settings ask for it and the
+        # model has a camera; None otherwise.
+        self.rtsp: Any = None
+        self._rtsp_server: Any = None
         self.mailer = Mailer(settings.smtp if settings.smtp is not None else self.profile.email.smtp,
                              self.profile.email.sender)
         self.journal = Journal(device.now, settings.journal_size, settings.journal_bytes)
@@ -83,7 +87,7 @@ class Emulator:
         self.runner: web.AppRunner | None = None
         self._guard: connections.Guard | None = None  # the listeners' protocol factory, made at start
         self._listeners: list[asyncio.AbstractServer] = []
-        self.ports: dict[str, int] = {}  # "http"/"https" -> bound port
+        self.ports: dict[str, int] = {}  # "http"/"https"/"rtsp" -> bound port
 
     def _build_app(self) -> web.Application:
         # auto_decompress off: a device does not inflate request bodies, and aiohttp's decoders turn
@@ -121,6 +125,8 @@ class Emulator:
                                          self.device.identity.serial_number, [s.host, *s.extra_hosts],
                                          s.tls_cert, s.tls_key)
             await self._listen("https", s.https_port, context)
+        if s.rtsp_port is not None and self.profile.camera is not None:
+            await self._listen_rtsp(s.rtsp_port)
         self.device.boot()
         if self.store is not None:
             self.device.change_listeners.append(self.store.changed)
@@ -150,9 +156,21 @@ class Emulator:
         self._listeners.append(listener)
         self.ports[scheme] = listener.sockets[0].getsockname()[1] if listener.sockets else port
 
+    async def _listen_rtsp(self, port: int) -> None:
+        from emulator.media import rtsp, video  # PyAV (FFmpeg) loads with the first stream
+
+        self.rtsp = rtsp.Rtsp(self.device, self.auth, video.Video(self.camera), lambda: self.server_header,
+                              journal=lambda **fields: self.journal.add("rtsp", **fields), faults=self.faults)
+        self._rtsp_server = rtsp.RtspServer(self.rtsp)
+        self.ports["rtsp"] = await self._rtsp_server.start(self.settings.host, port)
+
     async def stop(self) -> None:
         """Stop accepting, end long-polls and streams, save the configuration, close connections."""
         self.live.close()
+        if self._rtsp_server is not None:
+            await self._rtsp_server.stop()
+            self._rtsp_server = self.rtsp = None
+            self.ports.pop("rtsp", None)
         self.device.power_off()
         if self.store is not None:
             self.store.flush()
@@ -211,6 +229,11 @@ class Emulator:
         return {scheme: f"{scheme}://{self.host_for_urls}:{port}" for scheme, port in self.ports.items()}
 
     @property
+    def rtsp_url(self) -> str:
+        """Where the live H.264 stream is (a device serves it on port 554)."""
+        return f"{self.urls['rtsp']}/h264_stream"
+
+    @property
     def url(self) -> str:
         return self.urls["http"]
 
@@ -256,6 +279,8 @@ class Emulator:
         # The device went down: its connections drop (not the control plane's), and every nonce it
         # issued is forgotten.
         self.auth.forget_nonces()
+        if self._rtsp_server is not None:
+            self._rtsp_server.drop_all("reboot")
         server = self.runner.server if self.runner is not None else None
         for connection in server.connections if server is not None else ():
             if connection.transport not in self.control_transports:

@@ -937,7 +937,7 @@ def overrides(profile: profiles.Profile, answers: dict[str, Answer], data: dict[
     caps = answers["caps"].result.get("options") if answers["caps"].ok and isinstance(answers["caps"].result, dict) \
         else None
     if isinstance(caps, dict):
-        derived = options(device)
+        derived = options(device, rtsp=True)  # the command line's emulator runs its RTSP server
         extra = {k: v for k, v in caps.items() if isinstance(v, str) and derived.get(k) != v}
         if extra:
             data["system_caps"] = extra

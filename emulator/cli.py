@@ -79,6 +79,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_port, default=8080, help="HTTP port (default 8080; 0 = any)")
     p.add_argument("--https-port", type=_port, default=8443, help="HTTPS port (default 8443; 0 = any)")
     p.add_argument("--no-https", action="store_true", help="no HTTPS listener")
+    p.add_argument("--rtsp-port", type=_port, default=8554,
+                   help="RTSP port for live H.264 at /h264_stream (default 8554; a device uses 554; 0 = any)")
+    p.add_argument("--no-rtsp", action="store_true", help="no RTSP listener")
     p.add_argument("--profile", default=profiles.DEFAULT_PROFILE,
                    help=f"model profile: one of {', '.join(profiles.available())}, or a TOML file "
                         f"(default {profiles.DEFAULT_PROFILE})")
@@ -192,6 +195,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                              "(--control-token, HELIOS_CONTROL_TOKEN; --control-token-file, HELIOS_CONTROL_TOKEN_FILE)")
         token = _read_token(args.control_token_file)
     return Settings(host=args.host, port=args.port, https_port=None if args.no_https else args.https_port,
+                    rtsp_port=None if args.no_rtsp else args.rtsp_port,
                     profile=args.profile, auth=args.auth, users=args.users, licence=args.licence,
                     quirks=args.quirks, state_dir=args.state_dir, tls_cert=args.tls_cert, tls_key=args.tls_key, smtp=args.smtp,
                     seed=args.seed, clock=args.clock, control_token=token, control_open=args.control_open,

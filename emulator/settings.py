@@ -11,13 +11,16 @@ from emulator.device.security import Account, parse_privileges
 
 @dataclass
 class Settings:
-    """Every field has a default; the ports' are 0 (any free port: an emulator made in Python, by
-    `running()` or the pytest fixture, never collides with another), the command line's are 8080
-    and 8443."""
+    """Every field has a default; the HTTP and HTTPS ports' are 0 (any free port: an emulator made in
+    Python, by `running()` or the pytest fixture, never collides with another), the command line's
+    are 8080 and 8443; RTSP is off unless asked for."""
 
     host: str = "127.0.0.1"
     port: int = 0  # 0 = any free port (the command line's default is 8080)
     https_port: int | None = 0  # None = no HTTPS listener; 0 = any free port (the command line's: 8443)
+    # RTSP (live H.264): None = no RTSP listener, 0 = any free port. Off unless asked for (the command
+    # line's default is 8554; `running()` and the pytest fixture ask for a free port).
+    rtsp_port: int | None = None
     profile: str = DEFAULT_PROFILE  # a shipped profile name or a path to a TOML file
     auth: str | None = None  # none | basic | digest: every service at once
     users: list[Account] | None = None  # replaces the profile's accounts

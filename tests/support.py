@@ -51,7 +51,7 @@ class Process:
     from its start-up line. Stop it with stop() (SIGTERM) or kill it with kill()."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None, preexec_fn: Any = None):
-        self.args = ["--port", "0", "--no-https", *args]
+        self.args = ["--port", "0", "--no-https", "--rtsp-port", "0", *args]
         self.process = subprocess.Popen([sys.executable, "-m", "emulator", *self.args],
                                          env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn)
@@ -83,6 +83,6 @@ class Process:
 
 def fails_to_start(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     """Run `python -m emulator ARGS` that is expected to stop at once: its exit code and stderr."""
-    done = subprocess.run([sys.executable, "-m", "emulator", "--port", "0", "--no-https", *args],
+    done = subprocess.run([sys.executable, "-m", "emulator", "--port", "0", "--no-https", "--rtsp-port", "0", *args],
                           env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=30)
     return done.returncode, done.stderr

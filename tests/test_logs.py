@@ -44,7 +44,8 @@ async def cli():
 
     async def start(*args: str, env: dict[str, str] | None = None) -> Running:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", "0", "--no-https", *args,
+            sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", "0", "--no-https", "--rtsp-port", "0",
+            *args,
             stderr=asyncio.subprocess.PIPE, env={**os.environ, **(env or {})})
         started.append(Running(process))
         return started[-1]
@@ -59,7 +60,8 @@ async def cli():
 async def test_the_start_up_lines_say_what_runs_and_where(cli):
     emulator = await cli("--user", "ha:secret", "--user", "door:pw:switch-control", "--clock", "virtual")
     first = await emulator.line(r"emulating a (.*)")
-    assert re.fullmatch(r"2N IP Verso, firmware 2\.50\.0\.76\.2 \(profile verso\), on http://127\.0\.0\.1:\d+; "
+    assert re.fullmatch(r"2N IP Verso, firmware 2\.50\.0\.76\.2 \(profile verso\), on http://127\.0\.0\.1:\d+, "
+                        r"rtsp://127\.0\.0\.1:\d+; "
                         r"auth: digest on every service; accounts: ha, door; clock: virtual; event loop: \w+",
                         first.group(1)), first.group(1)
     assert "secret" not in first.string and ":pw" not in first.string  # names only, never passwords
@@ -73,7 +75,7 @@ async def test_the_start_up_lines_say_what_runs_and_where(cli):
 
 async def test_one_text_line_per_request_with_its_reason(cli):
     emulator = await cli()
-    url = (await emulator.line(r"on (http://[\d.:]+);")).group(1)
+    url = (await emulator.line(r"on (http://[\d.:]+),")).group(1)
     async with aiohttp.ClientSession(middlewares=(aiohttp.DigestAuthMiddleware("admin", "wrong"),)) as session:
         async with session.get(url + "/api/switch/caps") as resp:
             assert resp.status == 401
@@ -85,7 +87,7 @@ async def test_one_text_line_per_request_with_its_reason(cli):
 
 async def test_json_lines_for_log_collectors(cli):
     emulator = await cli(env={"HELIOS_LOG_FORMAT": "json", "HELIOS_AUTH": "none"})
-    url = re.search(r"on (http://[\d.:]+);", json.loads((await emulator.line(r"emulating")).string)["message"])[1]
+    url = re.search(r"on (http://[\d.:]+),", json.loads((await emulator.line(r"emulating")).string)["message"])[1]
     async with aiohttp.ClientSession() as session:
         async with session.get(url + "/api/switch/ctrl", params={"switch": "1", "action": "on"}) as resp:
             assert (await resp.json()) == {"success": True}

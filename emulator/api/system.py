@@ -33,18 +33,19 @@ def restart(call: Call) -> Raw:
 
 
 def caps(call: Call) -> dict:
-    return {"options": options(call.device)}
+    return {"options": options(call.device, rtsp=call.emulator.rtsp is not None)}
 
 
-def options(device) -> dict[str, str]:
-    """Feature -> "active|inactive[,licensed]", as system/caps of current firmware reports it."""
+def options(device, rtsp: bool) -> dict[str, str]:
+    """Feature -> "active|inactive[,licensed]", as system/caps of current firmware reports it;
+    `rtsp`: whether the RTSP server listens."""
     p = device.profile
     licensed = ",licensed"
     options = {
         "camera": "active" if p.camera else "inactive",
         "motionDetection": ("active" if p.camera else "inactive") + licensed,
         "enhancedVideo": ("active" if p.camera else "inactive") + licensed,
-        "rtspServer": "inactive" + licensed,
+        "rtspServer": ("active" if rtsp else "inactive") + licensed,
         "display": "active" if p.display else "inactive",
         "keypad": "active" if p.hardware.keypad else "inactive",
         "cardReader": "active" if p.hardware.card_reader else "inactive",

@@ -61,6 +61,12 @@ class Intercom:
         return self.emulator.urls["https"]
 
     @property
+    def rtsp_url(self) -> str:
+        """rtsp://host:port/h264_stream, the live H.264 stream (the handle's default settings
+        and the pytest fixture open an RTSP listener on a free port)."""
+        return self.emulator.rtsp_url
+
+    @property
     def device(self):
         """The model itself, for reading (changes belong on the emulator's loop: use act())."""
         return self.emulator.device
@@ -219,8 +225,9 @@ class Background:
 
 @contextlib.contextmanager
 def running(settings: Settings | None = None) -> Iterator[Intercom]:
-    """An emulator for the duration of a `with` block, on free ports unless the settings name some."""
-    background = Background(settings or Settings())
+    """An emulator for the duration of a `with` block, on free ports (RTSP too) unless the settings
+    name some."""
+    background = Background(settings or Settings(rtsp_port=0))
     try:
         yield background.start()
     finally:

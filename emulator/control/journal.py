@@ -1,4 +1,4 @@
-"""The journal: a bounded ring of what happened, in two kinds of entries.
+"""The journal: a bounded ring of what happened, in three kinds of entries.
 
 - "request": every /api request (time, method, path, parameters, account, transport, HTTP
   status, 2N error code, duration, faults applied; `reason`: why it was refused or failed, in
@@ -9,6 +9,9 @@
 - "action": what the device did, in device terms, read off its events and outbox: a switch went
   on (and, when it goes off, for how long it was on), a call was dialled or answered or ended, an
   e-mail was sent, the device restarted.
+- "rtsp": the live video's sessions (media/rtsp.py): `event` "play" (the stream, account and
+  transport), "end" (why, and the pictures sent and dropped) or "refused" (a request's status
+  and, for a refused login, the `reason`).
 
 Tests ask "did the relay click once for 5 s?" here instead of parsing logs.
 
@@ -203,10 +206,11 @@ class Journal:
 def describe(entry: dict[str, Any]) -> str:
     """An entry in one line, as the log says it: `GET /api/switch/ctrl 401 code=9 account=- 0.3ms
     reason="no credentials"` (code, faults, ended and reason when there are), or `action switch
-    switch=1 state=on`."""
+    switch=1 state=on`, or `rtsp refused method=DESCRIBE ...`."""
     if entry["kind"] != "request":
-        return " ".join([entry["kind"], str(entry.get("action", ""))] +
-                        [f"{k}={v}" for k, v in entry.items() if k not in ("seq", "kind", "time", "action")])
+        head = "action" if "action" in entry else "event"  # an rtsp entry says its event
+        return " ".join([entry["kind"], str(entry.get(head, ""))] +
+                        [f"{k}={v}" for k, v in entry.items() if k not in ("seq", "kind", "time", head)])
     line = f"{entry['method']} {entry['path']} {'-' if entry['status'] is None else entry['status']}"
     if entry["code"] is not None:
         line += f" code={entry['code']}"

@@ -5,7 +5,7 @@
         helios.ring()
         ...
 
-Each test gets its own emulator on free ports (HTTP and HTTPS), torn down afterwards, so tests
+Each test gets its own emulator on free ports (HTTP, HTTPS and RTSP), torn down afterwards, so tests
 never share state and run in parallel under xdist. The marker's keywords are `Settings` fields;
 override the `helios_settings` fixture to change the defaults of a whole module or suite.
 
@@ -52,7 +52,7 @@ def helios_settings() -> dict[str, Any]:
 
 @pytest.fixture
 def helios(request: pytest.FixtureRequest, helios_settings: dict[str, Any]) -> Iterator[Intercom]:
-    options: dict[str, Any] = dict(helios_settings)
+    options: dict[str, Any] = {"rtsp_port": 0, **helios_settings}
     marker = request.node.get_closest_marker("helios")
     if marker is not None:
         options.update(marker.kwargs)

@@ -33,12 +33,7 @@ class Camera:
         key = (source, width, height, tick, device.motion, device.identity.device_name)
         future = self._frames.get(key)
         if future is None:
-            scene = frames.Scene(
-                device_name=device.identity.device_name, source=source, width=width, height=height,
-                when=tick / GRID_HZ, tz_shift=device.events.tz_shift,
-                frame=int((device.clock.monotonic() - device.boot_at) * GRID_HZ), motion=device.motion,
-                still=device.profile.camera.stills.get(source, "") if device.profile.camera else "",
-            )
+            scene = self.scene(source, width, height, tick / GRID_HZ, device.clock.monotonic())
             loop = asyncio.get_running_loop()
             future = asyncio.ensure_future(loop.run_in_executor(None, frames.jpeg, scene))
             self._frames[key] = future
@@ -47,3 +42,14 @@ class Camera:
                 self._frames.popitem(last=False)
         # shield: a client that goes away must not cancel the encode other clients wait for.
         return await asyncio.shield(future)
+
+    def scene(self, source: str, width: int, height: int, when: float, monotonic: float) -> frames.Scene:
+        """What the camera sees at device wall time `when` (`monotonic` on the device's clock, for
+        the frame counter: 1/15 s steps since boot). Snapshots, MJPEG and RTSP all show this."""
+        device = self.device
+        return frames.Scene(
+            device_name=device.identity.device_name, source=source, width=width, height=height,
+            when=when, tz_shift=device.events.tz_shift, frame=max(int((monotonic - device.boot_at) * GRID_HZ), 0),
+            motion=device.motion,
+            still=device.profile.camera.stills.get(source, "") if device.profile.camera else "",
+        )

@@ -2,7 +2,10 @@
 
 Each frame shows the device name, the source, the resolution, the date and time with tenths and a
 frame counter, over a background (a gradient, or a still image). A bar sweeps across the picture so
-successive frames differ, and while motion is detected a figure stands in the scene.
+successive frames differ, and while motion is detected a figure stands in the scene. Above the bar,
+a strip of black and white cells spells the frame counter in binary, big enough to survive JPEG
+and H.264 compression: `read_counter(image)` reads it back (tests, and your own, use it to see
+that a stream moves).
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ def render(scene: Scene) -> Image.Image:
 
     if scene.motion:
         _figure(draw, w, h, scene.when)
+    _counter(draw, w, h, scene.frame)
 
     local = scene.when + scene.tz_shift * 60
     stamp = _time.strftime("%Y-%m-%d %H:%M:%S", _time.gmtime(local)) + f".{int(local * 10) % 10}"
@@ -104,6 +108,34 @@ def _figure(draw: ImageDraw.ImageDraw, w: int, h: int, when: float) -> None:
     draw.line((cx, neck + scale * 0.2, cx + swing, neck + scale * 0.6), fill=color, width=width)
     draw.line((cx, hip, cx - swing, hip + scale * 0.8), fill=color, width=width)
     draw.line((cx, hip, cx + swing, hip + scale * 0.8), fill=color, width=width)
+
+
+COUNTER_BITS = 24
+
+
+def _counter_cells(w: int, h: int) -> tuple[int, int, int]:
+    """Where the counter strip is: cell size, left and top (just above the moving bar)."""
+    cell = max(w // 64, 4)
+    return cell, cell, h - max(h // 16, 8) - 2 * cell
+
+
+def _counter(draw: ImageDraw.ImageDraw, w: int, h: int, frame: int) -> None:
+    cell, left, top = _counter_cells(w, h)
+    for bit in range(COUNTER_BITS):  # most significant first; white = 1
+        x = left + bit * cell
+        on = frame >> (COUNTER_BITS - 1 - bit) & 1
+        draw.rectangle((x, top, x + cell - 1, top + cell - 1), fill=(255, 255, 255) if on else (0, 0, 0))
+
+
+def read_counter(img: Image.Image) -> int:
+    """The frame counter a frame shows (from its strip of cells), from a decoded picture."""
+    gray = img.convert("L")
+    cell, left, top = _counter_cells(*gray.size)
+    value = 0
+    for bit in range(COUNTER_BITS):
+        centre = (left + bit * cell + cell // 2, top + cell // 2)
+        value = value << 1 | (gray.getpixel(centre) >= 128)
+    return value
 
 
 def encode(img: Image.Image, quality: int = 80) -> bytes:

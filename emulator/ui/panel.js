@@ -393,6 +393,7 @@ function filterEvents() {
 // the journal
 
 function describeAction(a) {
+  if (a.kind === "rtsp") return describeRtsp(a);
   switch (a.action) {
     case "switch": return `switch ${a.switch} ${a.state}` + (a.duration != null ? ` after ${a.duration} s` : "");
     case "output": return `output ${a.port} ${a.state}`;
@@ -400,6 +401,15 @@ function describeAction(a) {
     case "email": return `e-mail to ${a.to}: ${a.status}`;
     case "audio-test": return `audio test: ${a.result}`;
     default: return a.action;
+  }
+}
+
+function describeRtsp(r) {  // the live video's sessions (kind "rtsp")
+  switch (r.event) {
+    case "play": return `RTSP ${r.path} playing: ${r.stream}, ${r.transport}, ${r.account || "no account"}`;
+    case "end": return `RTSP ${r.path} ended (${r.reason}): ${r.pictures} pictures, ${r.dropped} dropped`;
+    case "refused": return `RTSP ${r.method} refused: ${r.status}` + (r.reason ? `, ${r.reason}` : "");
+    default: return `RTSP ${r.event}`;
   }
 }
 

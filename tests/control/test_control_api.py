@@ -133,13 +133,13 @@ async def test_without_a_token_setting_the_control_plane_is_open(start, session)
 
 
 async def test_health_says_what_is_serving(start, session):
-    emu = await start(https_port=0)
+    emu = await start(https_port=0, rtsp_port=0)
     status, content_type, health = await call(session, emu, "GET", "/_emulator/health")
     assert status == 200 and content_type == "application/json"
     assert health["status"] == "ok" and health["device"] == "online"
     assert health["profile"] == "verso" and health["model"] == "2N IP Verso"
     assert health["firmware"] == "2.50.0.76.2"
-    assert health["listeners"] == {"http": emu.url, "https": emu.urls["https"]}
+    assert health["listeners"] == {"http": emu.url, "https": emu.urls["https"], "rtsp": emu.urls["rtsp"]}
 
 
 async def test_ready_is_503_during_a_reboot_and_200_after(start, session):

@@ -623,6 +623,8 @@ async def test_fault_ids_are_not_reused(emu, ctl):
     ({"kind": "truncate", "fraction": 1}, "fraction"),
     ({"kind": "hang", "seconds": 0}, "seconds"),
     ({"kind": "reboot", "seconds": -1}, "seconds"),
+    ({"kind": "stream", "mode": "freeze"}, "mode"),
+    ({"kind": "stream", "seconds": 0}, "seconds"),
 ])
 async def test_a_bad_fault_is_400_naming_the_field(emu, ctl, spec, named):
     status, body = await ctl.call("POST", "/faults", json=spec)
@@ -638,6 +640,14 @@ async def test_a_fault_that_is_not_an_object_is_400(emu, ctl):
                                     headers={"Content-Type": "application/json"}) as resp:
             assert resp.status == 400
             assert "error" in await resp.json()
+
+
+async def test_a_stream_fault_without_an_rtsp_server_waits_for_streams_and_leaves_http_alone(emu, ctl, make_client):
+    """What it does to live streams is in tests/media/test_rtsp.py; here: the registry keeps it."""
+    fault = await ctl.fault(kind="stream", mode="cut", path="/h264_stream")
+    assert fault["scope"] == "stream" and fault["hits"] == 0 and fault["seconds"] == 5.0
+    assert (await make_client(emu).get("/api/system/info")).status == 200
+    assert [f["kind"] for f in (await ctl.call("GET", "/faults"))[1]] == ["stream"]
 
 
 def test_every_kind_has_a_test_here():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,6 +152,17 @@ def test_the_journal_says_why_a_request_was_refused_and_never_shows_a_password(h
     source = browser.page_source
     assert "not-the-password" not in source
     assert ">2n<" not in source and '"2n"' not in source  # the admin's password, nowhere on the page
+
+
+@pytest.mark.helios(clock="virtual")
+def test_the_journal_shows_a_refused_rtsp_request_and_why(helios, browser):
+    page = Page(browser, helios.url)
+    host, port = helios.rtsp_url.split("/")[2].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as rtsp:  # DESCRIBE without credentials
+        rtsp.sendall(f"DESCRIBE {helios.rtsp_url} RTSP/1.0\r\nCSeq: 1\r\n\r\n".encode())
+        assert rtsp.recv(4096).startswith(b"RTSP/1.0 401 ")
+    page.until(lambda: "RTSP DESCRIBE refused: 401, no credentials" in page.texts("#journal .what"),
+               "the refused RTSP request is not in the journal")
 
 
 @pytest.mark.helios(clock="virtual", control_token="t0ken")

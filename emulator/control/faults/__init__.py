@@ -4,7 +4,8 @@ Request faults wrap matching /api requests (path glob, methods, optionally only 
 ones) that the device accepts (past its path, method, service, licence, transport, credential and
 privilege checks: a Digest challenge round trip's 401, or a refusal, is neither faulted nor
 counted), `times` then recover, `probability` with a `seed`. Device faults act once when added.
-Event faults bend the delivery of events to subscription channels.
+Event faults bend the delivery of events to subscription channels. Stream faults stall or cut live
+RTSP streams.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from emulator.control.faults.reset import Reset
 from emulator.control.faults.slow_body import SlowBody
 from emulator.control.faults.snapshot import Snapshot
 from emulator.control.faults.status import Status
+from emulator.control.faults.stream import Stream
 from emulator.control.faults.truncate import Truncate
 from emulator.errors import did_you_mean
 
@@ -41,6 +43,7 @@ KINDS: dict[str, type[Fault]] = {cls.kind: cls for cls in (
     Status, ContentType, Html,  # HTTP
     Error, NoSuccess, BadJson,  # 2N envelope
     Reboot, Nonces, Events, Snapshot,  # device
+    Stream,  # live video (RTSP)
 )}
 
 __all__ = ["COMMON", "KINDS", "Faults", "Fault", "FaultError", "Param", "RequestFault", "DeviceFault"]
@@ -68,6 +71,8 @@ class Faults:
             fault.hits = 1
         else:
             self.active[fault.id] = fault
+            if isinstance(fault, Stream) and self.emulator.rtsp is not None:
+                self.emulator.rtsp.fault_added(fault)
         return fault
 
     def list(self) -> list[Fault]:
@@ -88,6 +93,16 @@ class Faults:
         """The request faults that hit this request (one the device accepted; `authenticated`: as
         an account), each counted once."""
         hit = [f for f in self.active.values() if isinstance(f, RequestFault) and f.matches(method, path, authenticated)]
+        for fault in hit:
+            self._count(fault)
+        return hit
+
+    def for_stream(self, path: str, only: Fault | None = None) -> list[Stream]:
+        """The stream faults (or just `only`, if still in force) that hit a session of this
+        stream path, each counted once."""
+        candidates = [only] if only is not None else list(self.active.values())
+        hit = [f for f in candidates if isinstance(f, Stream) and self.active.get(f.id) is f
+               and f.matches("PLAY", path)]
         for fault in hit:
             self._count(fault)
         return hit
