@@ -5,9 +5,11 @@ What is read, and what each reply gives the profile (READS below, one line per f
 system/info (identity), system/caps (hardware, licences), switch/caps and status (switches),
 io/caps (ports, in the device's order), phone/status and phone/config (SIP accounts),
 camera/caps (sources, the exact resolution list), display/caps, log/caps (the event types, and
-the hardware on firmware without system/caps), dir/template, dir/query (the directory),
-system/timezone, and /api/config (the configuration XML: names, switch outputs and codes, SIP
-settings, HTTP API services and accounts, the directory). The event history tells the card
+the hardware on firmware without system/caps, the Bluetooth reader from MobKeyEntered),
+dir/template (the directory's model family, from its fields), dir/query (the directory: names,
+peers, buttons, cards, PINs), system/timezone, and /api/config (the configuration XML: names,
+switch outputs and codes, SIP settings, HTTP API services and accounts, the access points, the
+directory's records and each user's switch). The event history tells the card
 reader's name and the quick-dial buttons in use; a few requests without credentials tell the
 services' authentication and the Digest realm.
 
@@ -49,6 +51,7 @@ from lxml import etree
 from emulator.device import levels
 from emulator.recording import public_url
 from emulator.device import profile as profiles
+from emulator.device.dir_templates import META, TEMPLATES
 from emulator.device.security import ALL_PRIVILEGES, Account, parse_privileges
 
 DEFAULT_TIMEOUT = 15.0
@@ -235,6 +238,7 @@ HARDWARE = {
     "card_reader": ("cardReader", "CardEntered"),
     "tamper": ("tamperSwitch", "TamperSwitchActivated"),
     "microphone": ("noiseDetection", "NoiseDetected"),
+    "bluetooth": ("bluetooth", "MobKeyEntered"),  # current firmware's log/caps lists mobile keys
 }
 # Licences -> system/caps option.
 LICENCE_OPTIONS = {"enhanced-integration": "enhancedIntegration", "enhanced-audio": "enhancedAudio"}
@@ -352,7 +356,10 @@ class Builder:
         data["switches"] = self.switches(data["ports"])
         data["door"] = self.door(data["ports"])
         data["sip_accounts"] = self.sip_accounts()
-        data["users"] = self.users(len(data["switches"]))
+        data["directory"] = {"template": self.family()}
+        self.note("directory", "max_users is not readable through the API: the default")
+        data["access"] = self.access_points()
+        data["users"] = self.users(len(data["switches"]), data["directory"]["template"])
         data["hardware"]["buttons"] = self.buttons(data["users"])
         data["licence"] = {"installed": licences}
         data["services"] = self.services()
@@ -620,47 +627,80 @@ class Builder:
             self.note("sip_accounts", "SIP passwords are not readable through the API")
         return out
 
-    def users(self, switch_count: int) -> list[dict[str, Any]]:
-        users: dict[str, dict[str, Any]] = {}
+    def family(self) -> str:
+        """The directory's model family: the one whose record has the very fields of dir/template's
+        entry (or, on firmware without dir/*, of a user's record in the configuration)."""
+        template = self.result("template", "the directory's family from the records or the firmware package") \
+            if self.level >= levels.CURRENT else None
+        entries = template.get("users") if isinstance(template, dict) else None
+        samples = [e for e in (entries or [])[:1] if isinstance(e, dict)]
+        samples += [r for r in map(_xml_record, self.xml("Directory/User")) if r is not None][:1]
+        for sample in samples:
+            for name, fields in TEMPLATES.items():
+                if _shape(fields) == _shape(sample):
+                    self.note("directory.template", "the family whose fields the device's user record has")
+                    return name
+        info = self.a["info"].result
+        package = info.get("firmwarePackage") if isinstance(info, dict) else None
+        family = package if package in TEMPLATES else "verso"
+        self.report.assumed.append(f"directory.template: {family!r} (no user record with the fields of a family the "
+                                   "emulator knows; " + ("the firmware package" if family == package else "default")
+                                   + ")")
+        return family
+
+    def access_points(self) -> dict[str, bool]:
+        """Access point 0 (Entry) and 1 (Exit) enabled, from the configuration."""
+        points = {el.get("Id"): el for el in self.xml("AccessPoints/AccessPoint")}
+        out = {key: points[ap].findtext("Enabled") == "1" for key, ap in (("entry", "0"), ("exit", "1"))
+               if ap in points and points[ap].findtext("Enabled") in ("0", "1")}
+        if any(el.findtext("Blocked") == "1" for el in points.values()):
+            self.report.left_out.append("access points blocked now (accesspoint/blocking/ctrl): a boot unblocks them")
+        return out
+
+    def users(self, switch_count: int, family: str) -> list[dict[str, Any]]:
+        """The directory: dir/query's records, then the configuration's (which say each user's switch)."""
+        records: dict[str, dict[str, Any]] = {}
         query = self.result("directory", "the directory from the configuration") \
             if self.level >= levels.CURRENT else None
-        extras: set[str] = set()
-        for u in (query or {}).get("users", []) if isinstance(query, dict) else []:
-            if not isinstance(u, dict) or u.get("deleted") or not u.get("name") or not u.get("uuid"):
-                continue
-            access = u.get("access") if isinstance(u.get("access"), dict) else {}
-            buttons = str(u.get("buttons", "")).replace(";", ",").split(",")
-            users[u["uuid"].upper()] = {
-                "name": u["name"], "uuid": u["uuid"].upper(),
-                "peers": [p["peer"] for p in u.get("callPos", []) if isinstance(p, dict) and p.get("peer")],
-                "buttons": [int(b) for b in buttons if b.strip().isdigit()],
-                "cards": [str(c).upper() for c in access.get("card", []) or []],
-                "codes": [str(access["pin"])] if access.get("pin") else [],
-            }
-            extras |= set(u) - {"uuid", "deleted", "timestamp", "name", "callPos", "buttons", "access"}
-            extras |= {f"access.{k}" for k in access if k not in ("pin", "card") and access[k] not in ("", [], None)}
+        for record in (query or {}).get("users", []) if isinstance(query, dict) else []:
+            if isinstance(record, dict) and not record.get("deleted") and isinstance(record.get("uuid"), str):
+                records[record["uuid"].upper()] = record
+        switches: dict[str, int] = {}
         for el in self.xml("Directory/User"):
             uuid = (el.get("Uuid") or "").upper()
-            if not uuid or not el.findtext("Name"):
-                continue
-            user = users.setdefault(uuid, {
-                "name": el.findtext("Name"), "uuid": uuid, "peers": [p.text or "" for p in el.findall("Peer")],
-                "buttons": [int(b.text) for b in el.findall("Button") if (b.text or "").isdigit()],
-                "cards": [(c.text or "").upper() for c in el.findall("Card")],
-                "codes": [c.text or "" for c in el.findall("Code")]})
+            record = _xml_record(el)
+            if uuid and record is not None:
+                records.setdefault(uuid, record)
             switch = el.findtext("Switch")
             if switch and switch.isdigit() and 1 <= int(switch) <= switch_count:
-                user["switch"] = int(switch)
-            if el.findtext("Extra"):
-                extras.add("fields stored by directory clients (Extra)")
+                switches[uuid] = int(switch)
+        blank = TEMPLATES[family]
+        extras: set[str] = set()
+        out = []
+        for uuid, record in records.items():
+            if not isinstance(record.get("name"), str) or not record["name"]:
+                continue
+            access = record.get("access") if isinstance(record.get("access"), dict) else {}
+            calls = [p for p in record.get("callPos", []) if isinstance(p, dict)]
+            buttons = str(record.get("buttons", "")).replace(";", ",").split(",")
+            pin = str(access.get("pin") or "")
+            user = {"name": record["name"], "uuid": uuid,
+                    "peers": [p["peer"] for p in calls if p.get("peer")],
+                    "buttons": [int(b) for b in buttons if b.strip().isdigit() and 1 <= int(b) <= 150],
+                    "cards": [c for c in (str(c).upper() for c in access.get("card", []) or [])
+                              if re.match(r"^[0-9A-F]{6,16}$", c)],
+                    "pin": pin if self.with_secrets and re.match(r"^\d{2,16}$", pin) else "",
+                    "switch": switches.get(uuid)}
+            out.append({k: v for k, v in user.items() if v not in ([], "", None)})
+            # What the record holds beyond the profile's keys (a value other than the template's).
+            if [{**p, "peer": ""} for p in calls] != blank.get("callPos", []):
+                extras.add("callPos (but the peers)")
+            extras |= {k for k, v in record.items() if k not in (*META, "name", "callPos", "buttons", "access")
+                       and v != blank.get(k)}
+            extras |= {f"access.{k}" for k, v in access.items() if k not in ("card", "pin")
+                       and v != blank.get("access", {}).get(k)}
         if extras:
             self.report.left_out.append("directory fields the profile has no place for: " + ", ".join(sorted(extras)))
-        out = []
-        for user in users.values():
-            user["cards"] = [c for c in user["cards"] if re.match(r"^[0-9A-F]{6,16}$", c)]
-            user["codes"] = [c for c in user["codes"] if re.match(r"^\d{2,16}$", c)] if self.with_secrets else []
-            user["buttons"] = [b for b in user["buttons"] if 1 <= b <= 150]
-            out.append({k: v for k, v in user.items() if v != []})
         if out and not self.with_secrets:
             self.note("users", "users' PINs left out (capture --with-secrets keeps them)")
         return out
@@ -777,6 +817,24 @@ def _index(el: Any, tag: str, choices: tuple[str, ...]) -> str | None:
     """A configuration setting stored as an index counted from 0."""
     text = el.findtext(tag) if el is not None else None
     return choices[int(text)] if text is not None and text.isdigit() and int(text) < len(choices) else None
+
+
+def _xml_record(el: Any) -> dict[str, Any] | None:
+    """A directory user's record in the configuration: its Record JSON (the template's fields)."""
+    try:
+        record = json.loads(el.findtext("Record") or "")
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _shape(value: Any) -> Any:
+    """A record's fields without their values: keys, list lengths and types (not uuid, deleted, timestamp)."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items() if k not in META}
+    if isinstance(value, list):
+        return [_shape(v) for v in value]
+    return type(value).__name__
 
 
 def _int(el: Any, tag: str) -> int | None:
@@ -937,7 +995,9 @@ def overrides(profile: profiles.Profile, answers: dict[str, Answer], data: dict[
     caps = answers["caps"].result.get("options") if answers["caps"].ok and isinstance(answers["caps"].result, dict) \
         else None
     if isinstance(caps, dict):
-        derived = options(device, rtsp=True)  # the command line's emulator runs its RTSP server
+        # Compared with an emulator without an RTSP server (as the verify step's): a device whose
+        # rtspServer is active keeps it in the profile, whether or not its emulator serves RTSP.
+        derived = options(device, rtsp=False)
         extra = {k: v for k, v in caps.items() if isinstance(v, str) and derived.get(k) != v}
         if extra:
             data["system_caps"] = extra

@@ -22,8 +22,9 @@ Each further line is one exchange:
   is kept up to it); `size` is the number of bytes the client received.
 - Secrets are replaced by "***" before anything is written: parameters whose name says password,
   pass, pin, secret or token; the same keys anywhere in JSON bodies, and a "code" that is a string
-  (keypad and switch codes; numeric error codes stay); <Password>, <Code> and <Pin> elements of
-  XML bodies. Bodies of network traces (application/vnd.tcpdump.pcap), which carry whole HTTP
+  or a list of strings (keypad, switch and users' access codes; numeric error codes stay);
+  <Password>, <Code> and <Pin> elements of XML bodies, and the same JSON keys in a directory
+  user's <Record>. Bodies of network traces (application/vnd.tcpdump.pcap), which carry whole HTTP
   exchanges, are not kept at all.
 """
 
@@ -36,12 +37,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from xml.sax.saxutils import escape, unescape
 
 FORMAT = "helios-emulator"
 VERSION = 1
 SECRET = "***"
 _SECRET_NAME = re.compile(r"pass|pwd|pin$|^pin|secret|token", re.I)
 _SECRET_XML = re.compile(rb"<(Password|Code|Pin)>[^<]*</\1>")
+_RECORD_XML = re.compile(rb"<Record>([^<]*)</Record>")  # a directory user's fields, as JSON
 UNKEPT_TYPES = ("application/vnd.tcpdump.pcap",)  # traces carry whole exchanges, credentials too
 MAX_FILE = 512 * 1024 * 1024  # a recording larger than this is refused at load
 
@@ -68,11 +71,29 @@ def scrub_params(params: dict[str, str]) -> dict[str, str]:
 def scrub_json(value: Any) -> Any:
     """Secrets replaced; empty ones (a template's "pin": "") stay, they hide nothing."""
     if isinstance(value, dict):
-        return {k: SECRET if v not in ("", None) and (_SECRET_NAME.search(k) or k == "code" and isinstance(v, str))
-                else scrub_json(v) for k, v in value.items()}
+        return {k: _scrub_field(k, v) for k, v in value.items()}
     if isinstance(value, list):
         return [scrub_json(v) for v in value]
     return value
+
+
+def _scrub_field(key: str, value: Any) -> Any:
+    if value in ("", None):
+        return value
+    if _SECRET_NAME.search(key) or key == "code" and isinstance(value, str):
+        return SECRET
+    if key == "code" and isinstance(value, list):  # a directory user's access codes
+        return [SECRET if isinstance(c, str) and c else c for c in value]
+    return scrub_json(value)
+
+
+def _scrub_record(match: re.Match[bytes]) -> bytes:
+    """A directory user's <Record> in the configuration XML: JSON, scrubbed as a JSON body is."""
+    try:
+        record = scrub_json(json.loads(unescape(match.group(1).decode("utf-8"))))
+    except ValueError:  # not JSON (or cut short): nothing of it is kept
+        return b"<Record>" + SECRET.encode() + b"</Record>"
+    return b"<Record>" + escape(json.dumps(record, ensure_ascii=False)).encode() + b"</Record>"
 
 
 def scrub_body(body: bytes, content_type: str) -> bytes:
@@ -83,7 +104,8 @@ def scrub_body(body: bytes, content_type: str) -> bytes:
         except ValueError:
             return body  # cut short (truncated) or not JSON after all: kept as it is
     if "xml" in content_type:
-        return _SECRET_XML.sub(lambda m: b"<%s>%s</%s>" % (m.group(1), SECRET.encode(), m.group(1)), body)
+        body = _SECRET_XML.sub(lambda m: b"<%s>%s</%s>" % (m.group(1), SECRET.encode(), m.group(1)), body)
+        return _RECORD_XML.sub(_scrub_record, body)
     return body
 
 

@@ -221,7 +221,7 @@ async def test_secrets_stay_out_unless_asked_for(make_emulator, tmp_path):
     data = tomllib.loads(text)
     assert data["accounts"][0]["password"] == "s3cret"
     assert data["switches"][0]["codes"] == ["00112233"]
-    assert data["users"][0]["codes"] == ["1234"]
+    assert data["users"][0]["pin"] == "1234"  # `pin`, the current key (`codes` is its older name)
 
 
 async def test_what_the_hardware_would_not_tell_goes_into_the_profile_exactly(make_emulator, tmp_path):
@@ -239,6 +239,32 @@ async def test_what_the_hardware_would_not_tell_goes_into_the_profile_exactly(ma
     assert report.differs == []
     captured = profiles.load(str(path))
     assert captured.events.types == ("KeyPressed", "DeviceState", "CardEntered", "DtmfSent")
+
+
+async def test_the_directory_family_access_points_and_mobile_keys_are_captured(make_emulator, tmp_path):
+    """The model family comes from dir/template's fields, the access points from the configuration,
+    the Bluetooth reader from log/caps; a user's PIN only with --with-secrets."""
+    source = tmp_path / "unit.toml"
+    source.write_text('extends = "access-unit"\n[access]\nexit = false\n')
+    original = await make_emulator(profile=str(source), clock="virtual")
+    path, text, report = await capture_to(tmp_path, original.url)
+    data = tomllib.loads(text)
+    assert data["directory"] == {"template": "accessunit"}
+    assert data["access"] == {"entry": True, "exit": False}
+    assert data["hardware"]["bluetooth"] is True
+    assert [(u["name"], u.get("pin"), u.get("switch", 1)) for u in data["users"]] == [("Reception", "1234", 1),
+                                                                                      ("Flat 2", None, 2)]
+    assert report.differs == []
+    _, text, _ = await capture_to(tmp_path, original.url, with_secrets=False)
+    assert "pin" not in tomllib.loads(text)["users"][0]
+
+
+async def test_a_device_serving_rtsp_says_so_in_the_profile(make_emulator, tmp_path):
+    """rtspServer active is kept: the verify step's emulator (and one run without RTSP) says so too."""
+    original = await make_emulator(clock="virtual", rtsp_port=0)
+    path, text, report = await capture_to(tmp_path, original.url)
+    assert tomllib.loads(text)["system_caps"]["rtspServer"] == "active,licensed"
+    assert report.differs == []
 
 
 async def test_sip_proxy_and_registrar_are_captured(make_emulator, tmp_path, make_client):

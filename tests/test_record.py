@@ -119,6 +119,12 @@ async def test_credentials_and_secrets_never_reach_the_file(make_emulator, tmp_p
     assert "body" not in pcap and "body_b64" not in pcap and pcap["size"] > 0  # a trace holds whole exchanges
 
 
+def test_a_directory_users_access_codes_are_secrets_too():
+    record = {"access": {"pin": "1234", "code": ["5678", ""], "card": ["1A2B3C4D"]}, "error": {"code": 12}}
+    assert scrub_json(record) == {"access": {"pin": "***", "code": ["***", ""], "card": ["1A2B3C4D"]},
+                                  "error": {"code": 12}}
+
+
 async def test_bodies_are_bounded_and_binary_ones_base64(make_emulator, tmp_path):
     device = await make_emulator(clock="virtual")
     path = tmp_path / "small.jsonl"
