@@ -161,7 +161,7 @@ class Emulator:
 
         self.rtsp = rtsp.Rtsp(self.device, self.auth, video.Video(self.camera), lambda: self.server_header,
                               journal=lambda **fields: self.journal.add("rtsp", **fields), faults=self.faults)
-        self._rtsp_server = rtsp.RtspServer(self.rtsp)
+        self._rtsp_server = rtsp.RtspServer(self.rtsp, self.settings.header_timeout, self.settings.idle_timeout)
         self.ports["rtsp"] = await self._rtsp_server.start(self.settings.host, port)
 
     async def stop(self) -> None:

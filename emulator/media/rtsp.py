@@ -9,7 +9,10 @@ the emulator listens on --rtsp-port, 8554 by default). Three parts, in this one 
   clock; the camera service's authentication (None/Basic/Digest, the camera privilege) through the
   API's Authenticator, where Digest hashes the RTSP method and the rtsp:// uri;
 - `RtspServer`, the network: a TCP listener for requests and RTP interleaved in it ($ frames), and
-  a pair of UDP sockets for RTP/RTCP to clients that ask for UDP.
+  a pair of UDP sockets for RTP/RTCP to clients that ask for UDP. As on the HTTP listeners, a
+  connection has `header_timeout` seconds (real time) from connecting, or from a request's first
+  byte, to complete that request, and one without a playing session is closed after `idle_timeout`
+  seconds of silence; a playing session keeps its connection, for as long as the session lives.
 
 The pictures come from video.py: one encoder per (source, size, fps), shared by every session.
 
@@ -155,6 +158,9 @@ class Connection:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def session_ended(self) -> None:
+        """One of its sessions ended (TEARDOWN, its timeout, its stream stopped): it may idle now."""
 
 
 @dataclass
@@ -483,6 +489,7 @@ class Rtsp:
             return
         session.stop_timer()
         session.connection.sessions.discard(session)
+        session.connection.session_ended()
         self.video.leave(session.key, session)
         if session.started_at is not None:
             self.journal(event="end", session=session.id, path=session.path, reason=reason, pictures=session.pictures,
@@ -526,6 +533,8 @@ class _Control(asyncio.Protocol, Connection):
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.pending: Request | None = None  # a request whose body has not all arrived
+        self._timer: asyncio.TimerHandle | None = None  # when it is closed unless it speaks
+        self._waiting = ""  # what the timer waits for: "request" (a complete one), "idle", "" (none)
         Connection.__init__(self, ("", 0), ("", 0))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -538,10 +547,46 @@ class _Control(asyncio.Protocol, Connection):
             transport.close()  # a device that is down (or full) takes no connection
             return
         server.connections.add(self)
+        self._wait("request", server.header_timeout)  # its first request, from connecting
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._wait("", 0)
         self.server.connections.discard(self)
         self.server.rtsp.connection_lost(self)
+
+    def _wait(self, what: str, seconds: float) -> None:
+        """(Re)start the timer that closes the connection unless `what` happens in time."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._waiting = what
+        if what:
+            self._timer = asyncio.get_running_loop().call_later(seconds, self._timed_out)
+
+    def _rearm(self, handled: bool = False) -> None:
+        """After bytes came in (`handled`: a message among them), or a session ended: a request
+        begun must be completed within the header timeout of its first byte; otherwise silence
+        is allowed for the idle timeout, or for as long as a session plays (the session's own
+        timeout governs it then)."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        if self.buffer or self.pending is not None:
+            if handled or self._waiting != "request":  # the first bytes of a new request: its clock starts
+                self._wait("request", self.server.header_timeout)
+        elif any(session.state == "playing" for session in self.sessions):
+            self._wait("", 0)
+        else:
+            self._wait("idle", self.server.idle_timeout)
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        reason = "idle" if self._waiting == "idle" else "incomplete request"
+        log.debug("RTSP from %s: %s, closing the connection", self.peer[0], reason)
+        self.close()
+        self.server.rtsp.connection_lost(self, reason)  # its sessions end saying why
+
+    def session_ended(self) -> None:
+        self._rearm()
 
     def write(self, data: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -556,14 +601,17 @@ class _Control(asyncio.Protocol, Connection):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
+        handled = False
         try:
             while self._next():
-                pass
+                handled = True
         except BadRequest as err:
             log.debug("RTSP from %s: %s", self.peer[0], err)
             self.write(Response(400).render("", self.server.rtsp.server()))
             self.buffer.clear()
             self.close()
+            return
+        self._rearm(handled)
 
     def _next(self) -> bool:
         """Handle one message from the buffer; False when it needs more bytes."""
@@ -647,8 +695,10 @@ class _Udp(asyncio.DatagramProtocol):
 class RtspServer:
     """The listener: TCP for RTSP (and interleaved RTP), a UDP pair for RTP/RTCP over UDP."""
 
-    def __init__(self, rtsp: Rtsp):
+    def __init__(self, rtsp: Rtsp, header_timeout: float, idle_timeout: float):
         self.rtsp = rtsp
+        self.header_timeout = header_timeout  # seconds to complete a request (Settings.header_timeout)
+        self.idle_timeout = idle_timeout  # seconds of silence without a playing session (Settings.idle_timeout)
         self.connections: set[_Control] = set()
         self._server: asyncio.base_events.Server | None = None
         self._udp: list[asyncio.DatagramTransport] = []

@@ -278,3 +278,62 @@ def test_the_command_line_listens_for_rtsp_on_8554_unless_told():
     assert rtsp_port(["--no-rtsp"]) is None
     assert rtsp_port([], HELIOS_RTSP_PORT="554") == 554
     assert rtsp_port([], HELIOS_NO_RTSP="1") is None
+
+
+# -- silent connections ----------------------------------------------------------------------
+
+SHORT = {"header_timeout": 0.3, "idle_timeout": 0.5}  # seconds (the defaults are 10 and 75)
+
+
+async def closed_soon(viewer: Viewer) -> bool:
+    """Whether the server closes the connection within 10 s (a bound for a busy machine, not a
+    measurement)."""
+    try:
+        return await asyncio.wait_for(viewer.ended(), 10)
+    except TimeoutError:
+        return False
+
+
+@pytest.mark.parametrize("sent", [b"", b"OPTIONS rtsp://127.0.0.1/h264_stream RTSP/1.0\r\nCSeq: 1\r\n"],
+                         ids=["nothing", "half a request"])
+async def test_a_connection_that_sends_no_whole_request_is_closed_at_the_header_timeout(make_emulator, sent):
+    emu = await make_emulator(rtsp_port=0, auth="none", header_timeout=0.3, idle_timeout=60)
+    viewer = await Viewer.open(emu)
+    viewer.writer.write(sent)
+    assert await closed_soon(viewer)
+    viewer.close()
+
+
+async def test_a_connection_with_a_session_it_never_plays_is_closed_at_the_idle_timeout(make_emulator):
+    emu = await make_emulator(rtsp_port=0, auth="none", header_timeout=60, idle_timeout=0.5)
+    viewer = await Viewer.open(emu)
+    assert (await viewer.request("DESCRIBE"))[0] == 200
+    status, _, _ = await viewer.request("SETUP", viewer.url + "/trackID=0", Transport="RTP/AVP/TCP;interleaved=0-1")
+    assert status == 200
+    assert await closed_soon(viewer)
+    assert not emu.rtsp.sessions  # its session ended with it
+    viewer.close()
+
+
+async def test_a_playing_session_outlives_the_idle_timeout_and_its_connection_idles_after_pause(make_emulator):
+    emu = await make_emulator(rtsp_port=0, auth="none", **SHORT)
+    viewer = await Viewer.open(emu, "?fps=10")
+    session = await viewer.play()
+    until = asyncio.get_running_loop().time() + 3 * SHORT["idle_timeout"]
+    while asyncio.get_running_loop().time() < until:  # silent but playing: the stream goes on
+        await viewer.packet()
+    assert (await viewer.request("PAUSE", Session=session))[0] == 200
+    assert await closed_soon(viewer)
+    viewer.close()
+
+
+async def test_a_connection_whose_session_timed_out_is_closed_at_the_idle_timeout(make_emulator):
+    emu = await make_emulator(rtsp_port=0, auth="none", clock="virtual", header_timeout=60, idle_timeout=0.5)
+    viewer = await Viewer.open(emu)
+    await viewer.play()
+    await viewer.key_frame()
+    emu.clock.advance(60)  # the RTSP session timeout, in device time
+    assert not emu.rtsp.sessions
+    assert emu.journal.find("rtsp", event="end")[0]["reason"] == "timeout"
+    assert await closed_soon(viewer)
+    viewer.close()
