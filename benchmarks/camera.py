@@ -145,6 +145,22 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
+async def streaming_cost(pid: int, seconds: float, pictures: Callable[[], list[int]], sent: Callable[[], int]) -> dict:
+    """The emulator's cost over `seconds` of streaming: CPU share, per-viewer pictures per second
+    (from the viewers' running `pictures` counts), megabytes per second (from the running `sent`
+    byte count), resident memory at the end."""
+    pictures0, sent0 = pictures(), sent()
+    cpu0, wall0 = cpu_seconds(pid), time.monotonic()
+    await asyncio.sleep(seconds)
+    cpu1, wall1 = cpu_seconds(pid), time.monotonic()
+    rss = rss_mib(pid)
+    wall = wall1 - wall0
+    per_viewer = [(p - p0) / wall for p, p0 in zip(pictures(), pictures0, strict=True)]
+    return {"cpu": (cpu1 - cpu0) / wall if cpu0 is not None and cpu1 is not None else None,
+            "fps_mean": statistics.mean(per_viewer), "fps_min": min(per_viewer),
+            "mb_per_s": (sent() - sent0) / wall / 1e6, "seconds": wall, "rss_mib": rss}
+
+
 async def mjpeg_cost(base: str, pid: int, viewers: int, seconds: float) -> dict:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None)) as session:
@@ -154,23 +170,13 @@ async def mjpeg_cost(base: str, pid: int, viewers: int, seconds: float) -> dict:
         tasks = [asyncio.create_task(viewer(session, base, counts, sizes, i, firsts[i], stop)) for i in range(viewers)]
         try:
             await asyncio.wait_for(asyncio.gather(*(f.wait() for f in firsts)), 20)
-            counts0, sizes0 = list(counts), list(sizes)
-            cpu0, wall0 = cpu_seconds(pid), time.monotonic()
-            await asyncio.sleep(seconds)
-            cpu1, wall1 = cpu_seconds(pid), time.monotonic()
-            rss = rss_mib(pid)
-            frames = [c - c0 for c, c0 in zip(counts, counts0, strict=True)]
-            sent = sum(sizes) - sum(sizes0)
+            cost = await streaming_cost(pid, seconds, lambda: list(counts), lambda: sum(sizes))
         finally:
             stop.set()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-    wall = wall1 - wall0
-    per_viewer = [f / wall for f in frames]
-    return {"viewers": viewers, "cpu": (cpu1 - cpu0) / wall if cpu0 is not None and cpu1 is not None else None,
-            "fps_mean": statistics.mean(per_viewer), "fps_min": min(per_viewer), "mb_per_s": sent / wall / 1e6,
-            "seconds": wall, "rss_mib": rss}
+    return {"viewers": viewers, **cost}
 
 
 async def idle_cost(pid: int, seconds: float) -> dict:

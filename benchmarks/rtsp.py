@@ -28,7 +28,7 @@ import time
 
 import aiohttp
 
-from benchmarks.camera import ROOT, cpu_seconds, free_port, rss_mib, wait_ready
+from benchmarks.camera import ROOT, free_port, streaming_cost, wait_ready
 from benchmarks.proc import stop_process
 
 STREAM_FPS = 15  # the emulator's default stream: 640x480 at 15 fps
@@ -95,22 +95,14 @@ async def viewers_cost(port: int, pid: int, count: int, seconds: float) -> dict:
     try:
         await asyncio.wait_for(asyncio.gather(*(s.wait() for s in starts)), 30)
         await asyncio.sleep(1.0)  # past the joins' key frames
-        pictures0, bytes0 = [v.pictures for v in viewers], sum(v.bytes for v in viewers)
-        cpu0, wall0 = cpu_seconds(pid), time.monotonic()
-        await asyncio.sleep(seconds)
-        cpu1, wall1 = cpu_seconds(pid), time.monotonic()
-        rss = rss_mib(pid)
-        per = [(v.pictures - p0) / (wall1 - wall0) for v, p0 in zip(viewers, pictures0, strict=True)]
-        sent = sum(v.bytes for v in viewers) - bytes0
+        cost = await streaming_cost(pid, seconds, lambda: [v.pictures for v in viewers],
+                                    lambda: sum(v.bytes for v in viewers))
     finally:
         stop.set()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    wall = wall1 - wall0
-    return {"viewers": count, "cpu": (cpu1 - cpu0) / wall if cpu0 is not None and cpu1 is not None else None,
-            "fps_mean": statistics.mean(per), "fps_min": min(per), "mb_per_s": sent / wall / 1e6, "seconds": wall,
-            "rss_mib": rss}
+    return {"viewers": count, **cost}
 
 
 VIEWERS_HEAD = ["| viewers | emulator CPU s/s | pictures/s per viewer (mean) | (min) | MB/s sent | seconds |",
